@@ -1,1 +1,35 @@
-"""skcluster.observe."""
+"""Observation geometry: from a simulation box or a survey to cluster phase space.
+
+Positions are comoving h^-1 Mpc, velocities km/s, redshifts dimensionless.
+"""
+
+from ._box import project_box, select_cylinders
+from ._cosmology import (
+    MDPL2_PARAMETERS,
+    RedshiftTable,
+    get_cosmology,
+    hubble_velocity,
+    redshift_from_velocity,
+    relativistic_add,
+    relativistic_subtract,
+)
+from ._cylinder import CylinderCut
+from ._los import fibonacci_lines_of_sight, line_of_sight_basis, orthogonal_lines_of_sight
+from ._sky import sky_to_phase_space
+
+__all__ = [
+    "CylinderCut",
+    "MDPL2_PARAMETERS",
+    "RedshiftTable",
+    "fibonacci_lines_of_sight",
+    "get_cosmology",
+    "hubble_velocity",
+    "line_of_sight_basis",
+    "orthogonal_lines_of_sight",
+    "project_box",
+    "redshift_from_velocity",
+    "relativistic_add",
+    "relativistic_subtract",
+    "select_cylinders",
+    "sky_to_phase_space",
+]
