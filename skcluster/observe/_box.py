@@ -111,7 +111,7 @@ def select_cylinders(galaxy_positions, galaxy_velocities, centers, center_veloci
     -------
     clusters : list of ndarray of shape (n_i, 3)
         (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]) of the galaxies with
-        R_proj <= aperture and |v_los| <= v_cut, ordered by galaxy index.
+        ``R_proj <= aperture`` and ``|v_los| <= v_cut``, ordered by galaxy index.
     indices : list of ndarray of int
         Row indices of those galaxies in ``galaxy_positions``.
 

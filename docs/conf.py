@@ -1,0 +1,29 @@
+"""Sphinx configuration for the skcluster documentation."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import skcluster  # noqa: E402
+
+project = "skcluster"
+author = "skcluster developers"
+release = skcluster.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
+    "numpydoc",
+]
+autosummary_generate = True
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
+html_static_path = ["_static"]
+intersphinx_mapping = {}
+nitpicky = False
