@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from skcluster.datasets._fields import FIELDS, load_field, read_field
+from skcluster.observe import sky_to_phase_space
+
+#: Coma's line-of-sight velocity dispersion is ~1000 km/s (e.g. Colless & Dunn 1996: 1008 km/s);
+#: a 1.6 h^-1 Mpc, 2200 km/s cylinder must give a value in this range.
+COMA_SIGMA_RANGE = (750.0, 1150.0)
+
+
+@pytest.mark.parametrize("name", sorted(FIELDS))
+def test_shipped_fields_load_and_coma_has_its_known_dispersion(name):
+    field = load_field(name)
+    c = field.cluster
+    assert c.ndim == 2 and c.shape[1] == 3 and len(c) > 100
+    assert np.all(np.isfinite(c))
+    inside = (np.hypot(c[:, 0], c[:, 1]) <= 1.6) & (np.abs(c[:, 2]) <= 2200)
+    assert inside.sum() > 50
+    if name.startswith("coma"):
+        sigma = np.std(c[inside, 2], ddof=1)
+        assert COMA_SIGMA_RANGE[0] < sigma < COMA_SIGMA_RANGE[1]
+
+
+def test_read_field_sky_and_rv_layouts(tmp_path):
+    sky = tmp_path / "sky.csv"
+    sky.write_text("ra,dec,z\n194.9,27.9,0.024\n195.0,28.0,0.022\n")
+    got = read_field(sky, center=(194.95, 27.95, 0.023))
+    np.testing.assert_allclose(got, sky_to_phase_space([194.9, 195.0], [27.9, 28.0], [0.024, 0.022],
+                                                        194.95, 27.95, 0.023))
+    rv = tmp_path / "rv.txt"
+    rv.write_text("dproj vlos\n1.0 100.0\n2.0 -300.0\n")
+    got = read_field(rv, radius_h=0.7, radius_physical=True, center=(0.0, 0.0, 0.1))
+    np.testing.assert_allclose(got, [[0.7 * 1.1, 0, 100.0], [1.4 * 1.1, 0, -300.0]])
+
+
+def test_read_field_errors(tmp_path):
+    sky = tmp_path / "sky.csv"
+    sky.write_text("ra,dec,z\n194.9,27.9,0.024\n")
+    with pytest.raises(ValueError, match="give the cluster centre"):
+        read_field(sky)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="expected sky positions"):
+        read_field(other)
+    with pytest.raises(ValueError, match="Unknown field 'virgo'"):
+        load_field("virgo")
