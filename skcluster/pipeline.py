@@ -2,8 +2,8 @@
 
 scikit-learn's :class:`sklearn.pipeline.Pipeline` forwards ``predict`` (and
 keyword arguments such as ``return_std``) to its last step, but not
-``predict_quantiles``, ``predict_interval``, ``sample``, ``log_prob`` or
-``predict_pdf``. :class:`Pipeline` here adds them: each transforms ``X``
+``predict_quantiles``, ``predict_interval``, ``sample``, ``log_prob``,
+``predict_pdf`` or ``predict_cdf``. :class:`Pipeline` here adds them: each transforms ``X``
 through every step but the last, then calls the last step's method. A method
 exists on the pipeline only if the last step has it (``hasattr`` is honest).
 """
@@ -16,7 +16,9 @@ __all__ = ["Pipeline", "make_pipeline", "PROBABILISTIC_METHODS"]
 
 #: Methods of :class:`~skcluster.estimators._probabilistic.PosteriorMixin`
 #: that the pipeline forwards to its last step.
-PROBABILISTIC_METHODS = ("predict_quantiles", "predict_interval", "sample", "log_prob", "predict_pdf")
+PROBABILISTIC_METHODS = (
+    "predict_quantiles", "predict_interval", "sample", "log_prob", "predict_pdf", "predict_cdf",
+)
 
 
 def _final_has(name):
@@ -31,7 +33,8 @@ class Pipeline(_SkPipeline):
 
     Same parameters and behaviour as :class:`sklearn.pipeline.Pipeline`; in
     addition, when the last step has ``predict_quantiles``,
-    ``predict_interval``, ``sample``, ``log_prob`` or ``predict_pdf`` (see
+    ``predict_interval``, ``sample``, ``log_prob``, ``predict_pdf`` or
+    ``predict_cdf`` (see
     :class:`~skcluster.estimators._probabilistic.PosteriorMixin`), so does the
     pipeline, with the same arguments and return shapes. ``predict(X,
     return_std=True)`` already works through scikit-learn's Pipeline.
@@ -99,6 +102,11 @@ class Pipeline(_SkPipeline):
     def predict_pdf(self, X, y_grid):
         """Transform X, then call ``predict_pdf`` of the last step."""
         return self._final_estimator.predict_pdf(self._transform_all_but_last(X), y_grid)
+
+    @available_if(_final_has("predict_cdf"))
+    def predict_cdf(self, X, y):
+        """Transform X, then call ``predict_cdf`` of the last step."""
+        return self._final_estimator.predict_cdf(self._transform_all_but_last(X), y)
 
 
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):

@@ -41,6 +41,7 @@ def test_forwards_every_method(fitted, data):
     np.testing.assert_array_equal(fitted.sample(X[:5], 4, random_state=1), last.sample(Xt, 4, random_state=1))
     np.testing.assert_array_equal(fitted.log_prob(X[:5], np.full(5, 14.5)), last.log_prob(Xt, np.full(5, 14.5)))
     np.testing.assert_array_equal(fitted.predict_pdf(X[:5], [14.0, 14.5]), last.predict_pdf(Xt, [14.0, 14.5]))
+    np.testing.assert_array_equal(fitted.predict_cdf(X[:5], np.full(5, 14.5)), last.predict_cdf(Xt, np.full(5, 14.5)))
     median, std = fitted.predict(X[:5], return_std=True)
     np.testing.assert_array_equal(std, last.predict(Xt, return_std=True)[1])
 

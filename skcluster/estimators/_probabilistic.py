@@ -13,6 +13,7 @@ method                                                 returns
 ``sample(X, n_samples=1, random_state=None)``          (n_samples, n)
 ``log_prob(X, y)``                                     (n,)
 ``predict_pdf(X, y_grid)``                             (n, G)
+``predict_cdf(X, y)``                                  (n,)
 =====================================================  =====================
 
 All values are log10 M200c in h^-1 Msun; densities are per dex of log10 M.
@@ -103,6 +104,13 @@ def _inverse_cdf(grid, pdf, cdf, u):
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(denom > 0, 2.0 * du / denom, 0.0)
     return y0 + np.clip(t, 0.0, h)
+
+
+def _check_one_per_cluster(y, n):
+    if y.shape[0] != n:
+        raise ValueError(
+            f"y must hold one log10 M200c per cluster: got {y.shape[0]} values for {n} clusters."
+        )
 
 
 class PosteriorMixin:
@@ -279,6 +287,37 @@ class PosteriorMixin:
         grid, pdf, _ = self._normalised_posterior(X)
         return np.array([np.interp(y_grid, g, p, left=0.0, right=0.0) for g, p in zip(grid, pdf)])
 
+    def predict_cdf(self, X, y):
+        """Posterior CDF at the given log10 M200c, one per cluster.
+
+        With the true masses this is the probability integral transform
+        (PIT), exactly, for :func:`skcluster.metrics.coverage_curve`.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_galaxies, 3)
+            Clusters: (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]).
+        y : array-like of shape (n_clusters,)
+            log10 M200c [h^-1 Msun], one value per cluster.
+
+        Returns
+        -------
+        ndarray of shape (n_clusters,)
+            P(log10 M200c <= y) in [0, 1].
+        """
+        y = np.asarray(y, dtype=float).ravel()
+        grid, pdf, cdf = self._normalised_posterior(X)
+        _check_one_per_cluster(y, pdf.shape[0])
+        n, size = grid.shape
+        rows = np.arange(n)
+        j = np.clip(np.array([np.searchsorted(g, yi, side="right") - 1 for g, yi in zip(grid, y)]),
+                    0, size - 2)
+        h = grid[rows, j + 1] - grid[rows, j]
+        t = np.clip(y - grid[rows, j], 0.0, h)
+        p0, p1 = pdf[rows, j], pdf[rows, j + 1]
+        out = cdf[rows, j] + p0 * t + (p1 - p0) * t * t / (2.0 * h)
+        return np.clip(out, 0.0, 1.0)
+
     def log_prob(self, X, y):
         """Log posterior density of the given log10 M200c, one per cluster.
 
@@ -296,11 +335,7 @@ class PosteriorMixin:
         """
         y = np.asarray(y, dtype=float).ravel()
         grid, pdf, _ = self._normalised_posterior(X)
-        if y.shape[0] != pdf.shape[0]:
-            raise ValueError(
-                f"y must hold one log10 M200c per cluster: got {y.shape[0]} values for "
-                f"{pdf.shape[0]} clusters."
-            )
+        _check_one_per_cluster(y, pdf.shape[0])
         dens = np.array([np.interp(yi, g, p, left=0.0, right=0.0) for yi, g, p in zip(y, grid, pdf)])
         with np.errstate(divide="ignore"):
             return np.log(dens)

@@ -92,6 +92,14 @@ def test_pdf_and_log_prob(est):
     assert est.log_prob(X, LOC - 5.0)[0] == -np.inf
 
 
+def test_cdf_is_exact_and_inverts_quantiles(est):
+    y = LOC + np.array([-0.1, 0.1, 0.4])
+    np.testing.assert_allclose(est.predict_cdf(X, y), [_dist(i).cdf(y[i]) for i in range(3)], atol=QUANTILE_ATOL)
+    q = est.predict_quantiles(X, [0.3])[:, 0]
+    np.testing.assert_allclose(est.predict_cdf(X, q), 0.3, atol=1e-10)
+    np.testing.assert_array_equal(est.predict_cdf(X, [0.0, 0.0, 99.0]), [0.0, 0.0, 1.0])
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
@@ -100,6 +108,7 @@ def test_pdf_and_log_prob(est):
         (lambda e: e.predict_interval(X, 0.0), "strictly between 0 and 1"),
         (lambda e: e.sample(X, n_samples=0), "positive integer"),
         (lambda e: e.log_prob(X, [14.0]), "one log10 M200c per cluster"),
+        (lambda e: e.predict_cdf(X, [14.0]), "one log10 M200c per cluster"),
         (lambda e: e.predict_pdf(X, [[14.0]]), "1-D"),
     ],
 )
