@@ -1,2 +1,21 @@
-"""skcluster.metrics."""
+"""skcluster.metrics: how well cluster masses are measured.
+
+Residual statistics of ``eps = log10(M_pred / M_true)`` [dex] (Ho et al. 2019,
+Table 2), the abundance bias of non-Gaussian residuals (eq. 9-10), the
+Wojtak et al. (2018) mass and richness dependence, robustness to the galaxy
+sampling rate (§5.4), occlusion saliency maps (Kodi Ramanah et al. 2020,
+§7) and posterior calibration diagnostics.
+"""
+from ._abundance import abundance_bias, edgeworth_abundance_bias, edgeworth_pdf  # noqa: F401
+from ._mass_dependence import WOJTAK_PARAMETERS, mass_richness_dependence, richness_scatter  # noqa: F401
+from ._residuals import (  # noqa: F401
+    RESIDUAL_STATISTICS,
+    residual_scatter,
+    residual_scatter_scorer,
+    residual_summary,
+    residual_summary_binned,
+    residuals,
+)
+from ._robustness import robustness_summary, sampling_robustness, subsample_clusters  # noqa: F401
+from ._saliency import gaussian_occlusion_mask, occlusion_saliency  # noqa: F401
 from ._calibration import coverage_curve, interval_coverage, log_prob_scorer, pit_values, rank_statistics, tarp_coverage  # noqa: F401,E501
