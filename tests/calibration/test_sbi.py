@@ -57,7 +57,7 @@ def calibrated_gaussian():
 @pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")  # a few tail clusters
 def test_coverage_of_central_intervals(calibrated_gaussian):
     sbi, rng = calibrated_gaussian
-    X, y = _gaussian_pairs(20_000, rng, heteroscedastic=True)
+    X, y = _gaussian_pairs(40_000, rng, heteroscedastic=True)
     levels = np.array([0.68, 0.95])
     interval = sbi.predict_interval(X, levels)
     assert interval.shape == (len(y), 2, 2)
