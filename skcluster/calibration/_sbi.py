@@ -47,6 +47,24 @@ _CHUNK = 2048
 _BROADEN_PADDING = 5.0
 
 
+def _check_early_stopping_disjoint(X, fit_params):
+    """Refuse early-stopping data that shares cluster objects with the calibration data X."""
+    ids = None
+    for key, value in fit_params.items():
+        if not key.endswith("validation_data") or value is None:
+            continue
+        if ids is None:
+            ids = {id(c) for c in X} if isinstance(X, (list, tuple, np.ndarray)) else set()
+        X_val = value[0] if isinstance(value, (tuple, list)) else value
+        if isinstance(X_val, (list, tuple, np.ndarray)) and any(id(c) in ids for c in X_val):
+            raise ValueError(
+                f"fit parameter {key!r} holds clusters that are also in X, i.e. in the calibration "
+                "set: the calibration set must never be the early-stopping set. Pass validation "
+                "clusters that are not in X, or let the estimator split its own validation set "
+                "(it is then drawn from the training folds only)."
+            )
+
+
 class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
     """Posterior of log10 M200c from a point estimator's calibrated scatter.
 
@@ -200,7 +218,10 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
             (so no halo is in both a training and a calibration fold).
             Ignored with ``cv="prefit"``.
         **fit_params : dict
-            Passed to ``estimator.fit`` (not used with ``cv="prefit"``).
+            Passed to ``estimator.fit`` (not used with ``cv="prefit"``). A
+            ``validation_data`` entry (e.g. ``cnnregressor__validation_data``
+            for a pipeline) that contains clusters of ``X`` raises a
+            ``ValueError``: the calibration set is never the early-stopping set.
 
         Returns
         -------
@@ -228,6 +249,7 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
             self.estimator_ = self.estimator
             d = self.estimator_.predict(X)
         else:
+            _check_early_stopping_disjoint(X, fit_params)
             cv = self.cv
             if isinstance(cv, numbers.Integral) and groups is not None:
                 cv = GroupKFold(n_splits=cv)

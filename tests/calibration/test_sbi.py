@@ -189,3 +189,22 @@ def test_bad_inputs_are_explained():
         SBICalibrator(const, cv=3).fit(X, np.full(30, 14.5))
     with pytest.raises(ValueError, match="groups holds"):
         SBICalibrator(_point_pipeline()).fit(X, y, groups=np.arange(5))
+
+
+class _EarlyStopped(LinearRegression):
+    """A regressor accepting an early-stopping set, as the Keras estimators do."""
+
+    def fit(self, X, y, validation_data=None):
+        return super().fit(_log_sigma(X), y)
+
+    def predict(self, X):
+        return super().predict(_log_sigma(X))
+
+
+def test_early_stopping_set_must_not_be_calibration_set():
+    X, y, groups = make_toy_clusters(60, random_state=3)
+    with pytest.raises(ValueError, match="never be the early-stopping set"):
+        SBICalibrator(_EarlyStopped(), cv=3).fit(X, y, groups=groups, validation_data=(X[:10], y[:10]))
+    X_val, y_val, _ = make_toy_clusters(10, random_state=4)
+    sbi = SBICalibrator(_EarlyStopped(), cv=3).fit(X, y, groups=groups, validation_data=(X_val, y_val))
+    assert sbi.calibration_predictions_.shape == (60,)
