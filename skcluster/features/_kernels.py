@@ -1,0 +1,248 @@
+"""Gaussian kernel density images of galaxy sets on a regular grid.
+
+The numerical core of :class:`~skcluster.features.PhaseSpaceKDE`: pure
+functions of coordinate arrays, no estimator state.
+
+Conventions shared by every function here:
+
+* ``points`` is a float64 array of shape (n_galaxies, d) in the image's axis
+  order (e.g. ``(R_proj, v_los)``), with d = 1, 2 or 3.
+* ``grid`` is a tuple of d 1-D float64 arrays, the coordinates of the grid
+  points along each image axis.
+* ``floor`` is a float64 array of shape (d,): the least kernel standard
+  deviation along each axis, in the units of that axis.
+* Images are left unnormalised; the caller divides by their sum.
+"""
+
+import numpy as np
+from scipy import linalg
+
+__all__ = [
+    "sample_std",
+    "product_bandwidths",
+    "full_kernel_covariance",
+    "truncation",
+    "gaussian_factors",
+    "product_images",
+    "full_image",
+]
+
+
+def sample_std(points, offsets):
+    """Per-segment standard deviation with ``ddof=1`` (0 for one galaxy).
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_total, d)
+        Galaxies of several clusters, concatenated.
+    offsets : ndarray of int of shape (n_clusters + 1,)
+        Cluster ``c`` is ``points[offsets[c]:offsets[c + 1]]``; no cluster is
+        empty.
+
+    Returns
+    -------
+    std : ndarray of shape (n_clusters, d)
+    """
+    counts = np.diff(offsets)
+    starts = offsets[:-1]
+    mean = np.add.reduceat(points, starts, axis=0) / counts[:, None]
+    dev = points - np.repeat(mean, counts, axis=0)
+    ss = np.add.reduceat(dev * dev, starts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(counts[:, None] > 1, ss / np.maximum(counts - 1, 1)[:, None], 0.0)
+    return np.sqrt(var)
+
+
+def product_bandwidths(points, offsets, factor, floor):
+    """Kernel standard deviation per cluster and axis for the product kernel.
+
+    ``h = max(factor * std, floor)`` with the sample standard deviation
+    (``ddof=1``; taken as 0 for a single galaxy).
+
+    Returns
+    -------
+    h : ndarray of shape (n_clusters, d)
+    """
+    return np.maximum(factor * sample_std(points, offsets), floor[None, :])
+
+
+def full_kernel_covariance(points, factor, floor):
+    """Kernel covariance of one cluster for the full-covariance kernel.
+
+    ``K = factor**2 * C`` with ``C = np.cov(points.T)`` (``ddof=1``), exactly
+    as :class:`scipy.stats.gaussian_kde` with ``bw_method=factor``. When the
+    kernel is narrower than ``floor`` along some grid axis with the other
+    coordinates held fixed (this includes every singular case: fewer than
+    d + 1 galaxies, or galaxies on a line or plane), ``diag(floor**2)`` is
+    added to ``K``; that makes every such conditional width at least
+    ``floor``.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_galaxies, d)
+    factor : float
+    floor : ndarray of shape (d,)
+
+    Returns
+    -------
+    K : ndarray of shape (d, d)
+    """
+    n, d = points.shape
+    if n > 1:
+        cov = np.atleast_2d(np.cov(points, rowvar=False, bias=False))
+    else:
+        cov = np.zeros((d, d))
+    kernel = cov * factor**2
+    if not np.any(floor > 0):
+        return kernel
+    if n > d and np.all(np.diag(kernel) > 0):
+        try:
+            precision = linalg.inv(kernel, check_finite=False)
+            narrowest = 1.0 / np.sqrt(np.diag(precision))
+            if np.all(np.diag(precision) > 0) and np.all(narrowest >= floor):
+                return kernel
+        except (linalg.LinAlgError, FloatingPointError):
+            pass
+    return kernel + np.diag(floor**2)
+
+
+def truncation(dtype, ndim):
+    """Exponent below which a 1-D kernel factor is set to exactly 0.
+
+    ``log(smallest normal) / ndim`` of ``dtype`` (about -87/d in float32,
+    -708/d in float64), so that a product of ``ndim`` factors is either a
+    normal number or 0: subnormal arithmetic is 10-100 times slower, and the
+    dropped values are below ``exp(-29)`` (3-D float32) of a galaxy's peak,
+    far below the output's resolution.
+    """
+    return np.log(np.finfo(dtype).tiny) / ndim
+
+
+def gaussian_factors(points, width, axis_grid, dtype, ndim=1):
+    """1-D Gaussian kernel values ``exp(-0.5 * ((g - x) / h)**2)`` per galaxy.
+
+    ``exp(truncation(dtype, ndim))`` is subtracted and negative values are
+    set to 0: a kernel truncated where it falls below that value, continuous,
+    and exactly 0 beyond.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n,)
+        Galaxy coordinates along one axis.
+    width : ndarray of shape (n,)
+        Kernel standard deviation of each galaxy along that axis.
+    axis_grid : ndarray of shape (m,)
+        Grid coordinates along the axis.
+    dtype : numpy dtype
+        Output dtype (the exponent is always formed in float64).
+    ndim : int, default=1
+        Number of factors that will be multiplied together.
+
+    Returns
+    -------
+    A : ndarray of shape (n, m)
+    """
+    u = (axis_grid[None, :] - points[:, None]) * (np.sqrt(0.5) / width)[:, None]
+    u *= u
+    np.negative(u, out=u)
+    if dtype != np.float64:
+        u = u.astype(dtype)
+    return _truncated_exp(u, truncation(dtype, ndim))
+
+
+def _truncated_exp(u, cutoff):
+    """``max(exp(u) - exp(cutoff), 0)`` in place: exactly 0 below the cutoff.
+
+    Clipping before ``exp`` keeps numpy on its vectorised path (exponentials
+    that underflow are several times slower).
+    """
+    np.maximum(u, cutoff, out=u)
+    np.exp(u, out=u)
+    u -= np.exp(u.dtype.type(cutoff))
+    return np.maximum(u, 0, out=u)
+
+
+def product_images(points, offsets, widths, grid, out):
+    """Product-kernel images of a batch of clusters, written into ``out``.
+
+    The kernel is separable, so a cluster's image is a sum over galaxies of
+    outer products of 1-D Gaussian factors: ``A_0^T @ A_1`` in 2-D, and
+    ``(A_0 (x) A_1)^T @ A_2`` in 3-D, evaluated with BLAS in ``out.dtype``.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_total, d)
+        Concatenated galaxies of the batch.
+    offsets : ndarray of int of shape (n_clusters + 1,)
+        Segment boundaries in ``points``.
+    widths : ndarray of shape (n_clusters, d)
+        Kernel standard deviations per cluster and axis.
+    grid : tuple of d ndarray
+        Grid coordinates per axis.
+    out : ndarray of shape (n_clusters, *grid_shape)
+        Receives the unnormalised images.
+    """
+    d = points.shape[1]
+    counts = np.diff(offsets)
+    per_galaxy = np.repeat(widths, counts, axis=0)
+    factors = [
+        gaussian_factors(points[:, k], per_galaxy[:, k], grid[k], out.dtype, d)
+        for k in range(d)
+    ]
+    if d == 1:
+        np.add.reduceat(factors[0], offsets[:-1], axis=0, out=out)
+        return
+    for c in range(len(counts)):
+        s, e = offsets[c], offsets[c + 1]
+        if d == 2:
+            np.matmul(factors[0][s:e].T, factors[1][s:e], out=out[c])
+        else:
+            a0, a1, a2 = factors[0][s:e], factors[1][s:e], factors[2][s:e]
+            plane = (a0[:, :, None] * a1[:, None, :]).reshape(e - s, -1)
+            np.matmul(plane.T, a2, out=out[c].reshape(plane.shape[1], a2.shape[1]))
+
+
+def full_image(points, kernel, grid, out, *, max_elements=2**21):
+    """Full-covariance Gaussian KDE of one cluster on the grid, into ``out``.
+
+    Evaluates ``sum_i exp(-0.5 * |W (p - x_i)|**2)`` with ``W`` the inverse
+    of the lower Cholesky factor of ``kernel``, as scipy does. ``W`` is lower
+    triangular, so the whitened coordinate ``k`` of a grid point depends on
+    grid axes ``0..k`` only and is built by broadcasting. Galaxies are taken
+    in chunks of at most ``max_elements`` evaluated values.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, d)
+    kernel : ndarray of shape (d, d)
+        Positive-definite kernel covariance.
+    grid : tuple of d ndarray
+    out : ndarray of shape grid_shape
+        Receives the unnormalised image (any float dtype).
+    """
+    n, d = points.shape
+    chol = linalg.cholesky(kernel, lower=True, check_finite=False)
+    whiten = linalg.solve_triangular(chol, np.eye(d), lower=True, check_finite=False)
+    shape = tuple(len(g) for g in grid)
+    # whitened grid coordinates, coordinate k broadcast over axes 0..k
+    wgrid = []
+    for k in range(d):
+        acc = 0.0
+        for j in range(k + 1):
+            view = [1] * d
+            view[j] = shape[j]
+            acc = acc + whiten[k, j] * grid[j].reshape(view)
+        wgrid.append(acc)
+    wpoints = points @ whiten.T
+    chunk = max(1, max_elements // int(np.prod(shape)))
+    total = np.zeros(shape)
+    cutoff = truncation(np.float64, 1)
+    for s in range(0, n, chunk):
+        wp = wpoints[s:s + chunk]
+        q = 0.0
+        for k in range(d):
+            z = wgrid[k][None, ...] - wp[:, k].reshape((-1,) + (1,) * d)
+            q = q + z * z
+        q *= -0.5
+        total += _truncated_exp(q, cutoff).sum(axis=0)
+    out[...] = total
