@@ -36,12 +36,19 @@ def test_forwards_every_method(fitted, data):
     last = fitted[-1]
     Xt = _shift(X[:5])
     assert isinstance(fitted, Pipeline)
-    np.testing.assert_array_equal(fitted.predict_quantiles(X[:5], [0.1, 0.9]), last.predict_quantiles(Xt, [0.1, 0.9]))
-    np.testing.assert_array_equal(fitted.predict_interval(X[:5], [0.68]), last.predict_interval(Xt, [0.68]))
-    np.testing.assert_array_equal(fitted.sample(X[:5], 4, random_state=1), last.sample(Xt, 4, random_state=1))
-    np.testing.assert_array_equal(fitted.log_prob(X[:5], np.full(5, 14.5)), last.log_prob(Xt, np.full(5, 14.5)))
-    np.testing.assert_array_equal(fitted.predict_pdf(X[:5], [14.0, 14.5]), last.predict_pdf(Xt, [14.0, 14.5]))
-    np.testing.assert_array_equal(fitted.predict_cdf(X[:5], np.full(5, 14.5)), last.predict_cdf(Xt, np.full(5, 14.5)))
+    y5 = np.full(5, 14.5)
+    calls = [
+        ("predict_quantiles", ([0.1, 0.9],), {}),
+        ("predict_interval", ([0.68],), {}),
+        ("sample", (4,), {"random_state": 1}),
+        ("log_prob", (y5,), {}),
+        ("predict_pdf", ([14.0, 14.5],), {}),
+        ("predict_cdf", (y5,), {}),
+    ]
+    for name, args, kwargs in calls:
+        np.testing.assert_array_equal(
+            getattr(fitted, name)(X[:5], *args, **kwargs), getattr(last, name)(Xt, *args, **kwargs)
+        )
     median, std = fitted.predict(X[:5], return_std=True)
     np.testing.assert_array_equal(std, last.predict(Xt, return_std=True)[1])
 

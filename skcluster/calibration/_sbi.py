@@ -26,7 +26,6 @@ import numpy as np
 from scipy.stats import gaussian_kde
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.model_selection import GroupKFold, check_cv, cross_val_predict
-from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
@@ -132,7 +131,8 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         Calibrated range of predictions [log10 h^-1 Msun]: from the smallest
         to the largest calibration prediction, widened by one kernel
         standard deviation ``sqrt(kernel_covariance_[0, 0])`` on either
-        side (where the KDE is still supported by data); predictions outside give an :class:`~skcluster.exceptions.OutOfRangeWarning`.
+        side (where the KDE is still supported by data); predictions outside
+        give an :class:`~skcluster.exceptions.OutOfRangeWarning`.
     shear_ : float
         ``beta = H_dM / H_dd``, the slope of log10 M on d of the kernel.
     prediction_grid_ : ndarray of shape (grid_size,)
@@ -236,7 +236,9 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or inf; pass finite log10 M200c [h^-1 Msun] values.")
         if groups is not None and _num_samples(groups) != n:
-            raise ValueError(f"groups holds {_num_samples(groups)} halo ids for {n} clusters; pass one per cluster.")
+            raise ValueError(
+                f"groups holds {_num_samples(groups)} halo ids for {n} clusters; pass one per cluster."
+            )
 
         if isinstance(self.cv, str):  # "prefit"
             check_is_fitted(

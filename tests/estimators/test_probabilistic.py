@@ -94,7 +94,8 @@ def test_pdf_and_log_prob(est):
 
 def test_cdf_is_exact_and_inverts_quantiles(est):
     y = LOC + np.array([-0.1, 0.1, 0.4])
-    np.testing.assert_allclose(est.predict_cdf(X, y), [_dist(i).cdf(y[i]) for i in range(3)], atol=QUANTILE_ATOL)
+    exact = [_dist(i).cdf(y[i]) for i in range(3)]
+    np.testing.assert_allclose(est.predict_cdf(X, y), exact, atol=QUANTILE_ATOL)
     q = est.predict_quantiles(X, [0.3])[:, 0]
     np.testing.assert_allclose(est.predict_cdf(X, q), 0.3, atol=1e-10)
     np.testing.assert_array_equal(est.predict_cdf(X, [0.0, 0.0, 99.0]), [0.0, 0.0, 1.0])
