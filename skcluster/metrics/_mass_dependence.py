@@ -111,6 +111,35 @@ def _numerical_hessian(f, x, steps):
     return h
 
 
+def _inverse_hessian(nll, theta_hat, free):
+    """Covariance from the inverse Hessian over the free parameters.
+
+    A scatter term that sits at its boundary (sigma -> 0) leaves the Hessian
+    indefinite there; such terms are then held fixed one at a time, smallest
+    first (their errors become NaN). Returns (None, free) if nothing helps.
+    """
+    free = free.copy()
+    steps = 1e-3 * np.maximum(np.abs(theta_hat), 1e-2)
+    if free[4]:
+        steps[4] = min(steps[4], 0.5 * theta_hat[4])
+    for _ in range(3):
+
+        def nll_free(p, mask=free.copy()):
+            theta = theta_hat.copy()
+            theta[mask] = p
+            return nll(theta)
+
+        hess = _numerical_hessian(nll_free, theta_hat[free], steps[free])
+        if np.all(np.isfinite(hess)) and np.all(np.linalg.eigvalsh(hess) > 0):
+            return np.linalg.inv(hess), free
+        # fix the scatter term nearest its boundary, relative to the total scatter
+        candidates = [i for i in (2, 3) if free[i]]
+        if len(candidates) < 2:
+            break
+        free[min(candidates, key=lambda i: theta_hat[i])] = False
+    return None, free
+
+
 def _check_positive(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not np.isfinite(value):
         raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
@@ -144,8 +173,14 @@ def _maximize(nll, eps, m, fit_outliers):
     return to_theta(res.x), bool(res.success)
 
 
-def _run_emcee(nll, theta_hat, free, cov, n_walkers, n_steps, n_burn, rng):
-    import emcee
+def _run_emcee(nll, theta_hat, free, scale, n_walkers, n_steps, n_burn, rng):
+    try:
+        import emcee
+    except ImportError:
+        raise ImportError(
+            "method='emcee' needs the emcee package: pip install emcee (or skcluster[stats]); "
+            "method='mle' works without it."
+        ) from None
 
     k = int(free.sum())
     n_walkers = max(n_walkers, 2 * k + 2)
@@ -157,8 +192,7 @@ def _run_emcee(nll, theta_hat, free, cov, n_walkers, n_steps, n_burn, rng):
             return -np.inf
         return -nll(theta)
 
-    scale = np.sqrt(np.clip(np.diag(cov), 1e-12, None)) if np.all(np.isfinite(cov)) else np.full(k, 1e-3)
-    p0 = theta_hat[free] + 0.1 * scale * rng.standard_normal((n_walkers, k))
+    p0 = theta_hat[free] + 0.1 * scale[free] * rng.standard_normal((n_walkers, k))
     p0[:, 2:4] = np.abs(p0[:, 2:4])
     if k == 5:
         p0[:, 4] = np.clip(np.abs(p0[:, 4]), 0, _W_MAX * 0.99)
@@ -259,11 +293,23 @@ def mass_richness_dependence(
     outlier_scale = _check_positive(outlier_scale, "outlier_scale")
     if method not in ("mle", "emcee"):
         raise ValueError(f"method must be 'mle' or 'emcee'; got {method!r}.")
+    if method == "emcee" and not (0 <= n_burn < n_steps and n_walkers >= 1):
+        raise ValueError(
+            f"emcee needs 0 <= n_burn < n_steps and n_walkers >= 1; got n_burn={n_burn}, "
+            f"n_steps={n_steps}, n_walkers={n_walkers}."
+        )
     if log_pivot_mass is None:
         log_pivot_mass = float(np.median(y))
     elif not isinstance(log_pivot_mass, numbers.Real) or not 5 < log_pivot_mass < 20:
         raise ValueError(
             f"log_pivot_mass must be log10 M0 [h^-1 Msun] (e.g. 14.17); got {log_pivot_mass!r}."
+        )
+    if np.ptp(n_mem) == 0:
+        warnings.warn(
+            "All clusters have the same richness, so sigma_N and sigma_0 cannot be told apart; "
+            "only their combination is constrained and their errors will be large.",
+            SkclusterWarning,
+            stacklevel=2,
         )
     m = y - float(log_pivot_mass)
     inv_n = richness_pivot / n_mem
@@ -273,20 +319,9 @@ def mass_richness_dependence(
 
     theta_hat, converged = _maximize(nll, eps, m, fit_outliers)
     free = np.array([True, True, True, True, bool(fit_outliers) and theta_hat[4] > _W_BOUNDARY])
-    steps = 1e-3 * np.maximum(np.abs(theta_hat), 1e-2)
-    steps[4] = min(steps[4], 0.5 * theta_hat[4]) if free[4] else steps[4]
 
-    def nll_free(p):
-        theta = theta_hat.copy()
-        theta[free] = p
-        return nll(theta)
-
-    hess = _numerical_hessian(nll_free, theta_hat[free], steps[free])
-    try:
-        cov = np.linalg.inv(hess)
-        if np.any(np.diag(cov) <= 0):
-            raise np.linalg.LinAlgError("not positive definite")
-    except np.linalg.LinAlgError:
+    cov, free = _inverse_hessian(nll, theta_hat, free)
+    if cov is None:
         warnings.warn(
             "The Hessian of the likelihood is not positive definite at the maximum (degenerate "
             "parameters, e.g. all clusters with the same richness); errors are NaN. Use "
@@ -305,7 +340,14 @@ def mass_richness_dependence(
         intervals = {p: (values[p] - errors[p], values[p] + errors[p]) for p in WOJTAK_PARAMETERS}
     else:
         rng = check_random_state(random_state)
-        samples = _run_emcee(nll, theta_hat, free, cov, n_walkers, n_steps, n_burn, rng)
+        # every parameter is sampled (flat priors handle the boundaries); walkers start
+        # around the maximum with the Hessian errors where known
+        scale = np.full(5, 1e-3)
+        if np.all(np.isfinite(cov)):
+            scale[free] = np.sqrt(np.diag(cov))
+        free = np.array([True, True, True, True, bool(fit_outliers)])
+        names = [p for p, f in zip(WOJTAK_PARAMETERS, free) if f]
+        samples = _run_emcee(nll, theta_hat, free, scale, n_walkers, n_steps, n_burn, rng)
         lo, med, hi = np.percentile(samples, [16, 50, 84], axis=0)
         intervals = {p: (values[p], values[p]) for p in WOJTAK_PARAMETERS}
         for i, p in enumerate(names):
