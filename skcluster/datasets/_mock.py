@@ -1,0 +1,244 @@
+"""The built-in mock catalogue: simulate boxes of halos and galaxies, then observe them.
+
+Units: positions comoving h^-1 Mpc, velocities km/s, masses log10 M200c [h^-1 Msun].
+"""
+
+import numbers
+from functools import lru_cache
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.utils import check_random_state
+
+from ..simulate import HaloModel, Zheng07HOD, make_halo_box, populate_halos
+from ._build import _check_positive, _progress, assemble_catalog, check_sampling_params
+
+__all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS"]
+
+#: A configuration that builds in a few seconds (one 250 h^-1 Mpc box, coarse
+#: grid, bright galaxies, clusters above 10^14): for unit tests and examples.
+#: ``make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)``.
+TINY_MOCK_PARAMS = {
+    "n_realizations": 1,
+    "box_size": 250.0,
+    "cell_size": 4.0,
+    "hod": -20.0,
+    "min_log_mass": 14.0,
+    "train_density": 3e-5,
+    "train_bin_width": 0.2,
+    "max_los": 12,
+    "test_fraction": 0.3,
+}
+
+
+@lru_cache(maxsize=4)
+def _cached_model(cosmology, redshift, sigma8, n_s):
+    return HaloModel(cosmology, redshift, sigma8=sigma8, n_s=n_s)
+
+
+def _halo_model(cosmology, redshift, sigma8, n_s):
+    if isinstance(cosmology, str):
+        return _cached_model(cosmology, float(redshift), sigma8, n_s)
+    return HaloModel(cosmology, redshift, sigma8=sigma8, n_s=n_s)
+
+
+def _resolve_hod(hod):
+    if isinstance(hod, Zheng07HOD):
+        return hod
+    if isinstance(hod, numbers.Real) and not isinstance(hod, bool):
+        return Zheng07HOD.from_threshold(hod)
+    if isinstance(hod, dict):
+        return Zheng07HOD(**hod)
+    raise TypeError(f"hod must be a luminosity threshold (e.g. -19.0), a dict of Zheng07HOD parameters or a "
+                    f"Zheng07HOD; got {type(hod).__name__}.")
+
+
+def _simulate_box(seed, model, hod, *, box_size, cell_size, min_log_mass, halo_velocity_dispersion,
+                  concentration_scatter, anisotropy, velocity_bias, triaxial, workers):
+    """One realisation: candidate halos and all galaxies (host_id = local candidate row or -1)."""
+    rng = np.random.default_rng(seed)
+    halos = make_halo_box(model, box_size=box_size, rng=rng, cell_size=cell_size,
+                          log_mass_min=min(hod.min_log_mass(), min_log_mass),
+                          velocity_dispersion=halo_velocity_dispersion,
+                          concentration_scatter=concentration_scatter, workers=workers)
+    gal = populate_halos(halos, hod, model, box_size=box_size, rng=rng, anisotropy=anisotropy,
+                         velocity_bias=velocity_bias, triaxial=triaxial)
+    cand = np.flatnonzero(halos["log_mass"] >= min_log_mass)
+    local = np.full(len(halos["log_mass"]), -1, dtype=np.int64)
+    local[cand] = np.arange(len(cand))
+    return {
+        "halos": {"log_mass": halos["log_mass"][cand], "position": halos["position"][cand],
+                  "velocity": halos["velocity"][cand], "concentration": halos["concentration"][cand]},
+        "galaxies": {"position": gal["position"], "velocity": gal["velocity"], "host_id": local[gal["host"]]},
+    }
+
+
+def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshift=0.117, cosmology="MDPL2",
+                      sigma8=None, n_s=None, hod=-19.0, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
+                      halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=1.6, v_cut=2200.0,
+                      n_min=10, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
+                      train_bin_width=0.1, max_los=60, test_fraction=0.1, test_mass_range=(14.0, 15.0),
+                      n_jobs=None, progress=False, random_state=None, return_X_y=False):
+    """Simulate a mock catalogue of contaminated and pure cluster observations.
+
+    No download: halos are drawn in ``n_realizations`` independent periodic
+    boxes from the Tinker et al. (2008) mass function (colossus), clustered
+    through a biased lognormal transform of a Gaussian linear density field
+    smoothed on each mass bin's Lagrangian scale, with linear-theory plus
+    dispersion velocities. Galaxies follow a Zheng et al. (2007) halo
+    occupation: centrals at rest at the centre, satellites on NFW profiles
+    (Diemer & Joyce 2019 concentrations) with Jeans-equation velocities. Each
+    observation is the cylinder of radius ``aperture`` and half-depth
+    ``v_cut`` around a halo along one line of sight (Ho et al. 2019), with
+    relativistic Hubble plus peculiar velocities
+    (:func:`skcluster.observe.select_cylinders`).
+
+    The training sample is flat in log10 M200c (``train_density`` per
+    h^-3 Mpc^3 per dex over the total volume; abundant bins downsampled,
+    scarce ones upsampled with Fibonacci lines of sight, at most
+    ``max_los`` per halo). The test sample holds a random ``test_fraction``
+    of the halos in ``test_mass_range``, three orthogonal lines of sight
+    each, so it follows the mass function. No halo is in both. Observations
+    with fewer than ``n_min`` galaxies in the cylinder are dropped.
+
+    Parameters
+    ----------
+    n_realizations : int, default=4
+        Independent boxes; more give more distinct massive halos.
+    box_size : float, default=500.0
+        Side of each periodic box [comoving h^-1 Mpc].
+    cell_size : float, default=2.0
+        Grid cell of the density field [h^-1 Mpc].
+    redshift : float, default=0.117
+        Snapshot redshift (the papers' MDPL2 snapshot).
+    cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
+        See :func:`skcluster.observe.get_cosmology`.
+    sigma8, n_s : float, default=None
+        Power spectrum normalisation and slope (see :func:`skcluster.simulate.colossus_cosmology`).
+    hod : float, dict or Zheng07HOD, default=-19.0
+        Galaxy sample: an SDSS luminosity threshold M_r - 5 log10 h of
+        Zheng et al. (2007) Table 1 (-19.0: about 1.5e-2 galaxies per
+        h^-3 Mpc^3, roughly Ho et al.'s stellar-mass limit), or explicit parameters.
+    anisotropy : float, default=0.0
+        Constant velocity anisotropy beta of satellites (0: isotropic; > 0 radial).
+    velocity_bias : float, default=1.0
+        Satellite velocity dispersion relative to the Jeans solution.
+    triaxial : bool, default=False
+        Triaxial halos with an aligned velocity ellipsoid (mean c/a = 0.6).
+    halo_velocity_dispersion : float, default=150.0
+        Nonlinear halo velocity dispersion per component added to linear theory [km/s].
+    concentration_scatter : float, default=0.16
+        Lognormal scatter of concentration [dex].
+    aperture : float, default=1.6
+        Cylinder radius [comoving h^-1 Mpc].
+    v_cut : float, default=2200.0
+        Cylinder half-depth [km/s].
+    n_min : int, default=10
+        Richness cut: least number of galaxies in the cylinder.
+    min_log_mass : float, default=13.5
+        Least log10 M200c [h^-1 Msun] of a cluster candidate.
+    max_log_mass : float, default=None
+        Largest log10 M200c of the training sample (default: the largest halo).
+    train_density : float, default=10**-5.2
+        Flat training density [h^3 Mpc^-3 dex^-1] (Ho et al. 2019).
+    train_bin_width : float, default=0.1
+        Mass bins used to flatten the training sample [dex].
+    max_los : int or None, default=60
+        Most lines of sight per training halo; the top bins stay below
+        the flat density when they hold too few halos.
+    test_fraction : float, default=0.1
+        Fraction of halos in ``test_mass_range`` kept for the test sample.
+    test_mass_range : tuple of float or None, default=(14.0, 15.0)
+        Test mass range [log10 h^-1 Msun] (Ho et al. 2019 Table 2); None for
+        every candidate mass.
+    n_jobs : int, default=None
+        Parallel processes (joblib) over realisations.
+    progress : bool, default=False
+        Show progress bars (needs tqdm).
+    random_state : int, RandomState instance or None, default=None
+        Seed; the catalogue is identical for a given seed, whatever ``n_jobs``.
+    return_X_y : bool, default=False
+        Return the arrays instead of the catalogue (see Returns).
+
+    Returns
+    -------
+    catalog : MockCatalog
+        With ``train`` and ``test`` samples (``X``, ``X_pure``, ``y``,
+        ``groups``, ``members``, ``richness``, ``n_members``, ``los``,
+        ``redshift``, ``realization``), ``halos`` and ``params``.
+    (X_train, X_test, y_train, y_test, groups_train, groups_test) : tuple
+        If ``return_X_y``: the contaminated observations (lists of
+        (n_galaxies, 3) arrays), log10 M200c [h^-1 Msun] and halo ids of the
+        training and test samples, in the order of
+        :func:`sklearn.model_selection.train_test_split`.
+
+    Examples
+    --------
+    >>> from skcluster.datasets import make_mock_catalog, TINY_MOCK_PARAMS
+    >>> cat = make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)
+    >>> X, y, groups = cat.train.X, cat.train.y, cat.train.groups
+    >>> X[0].shape[1], len(X) == len(y) == len(groups), bool(y.min() >= 14.0)
+    (3, True, True)
+    >>> X_tr, X_te, y_tr, y_te, g_tr, g_te = make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0,
+    ...                                                        return_X_y=True)
+    >>> set(g_tr).isdisjoint(g_te)
+    True
+    """
+    if not (isinstance(n_realizations, numbers.Integral) and n_realizations >= 1):
+        raise ValueError(f"n_realizations must be an integer >= 1; got {n_realizations!r}.")
+    _check_positive("box_size", box_size)
+    _check_positive("cell_size", cell_size)
+    if cell_size > box_size / 8:
+        raise ValueError(f"cell_size={cell_size} is too coarse for box_size={box_size}: at least 8 cells "
+                         "per side are needed.")
+    check_sampling_params(min_log_mass=min_log_mass, max_log_mass=max_log_mass, n_min=n_min,
+                          train_density=train_density, bin_width=train_bin_width, max_los=max_los,
+                          test_fraction=test_fraction, test_mass_range=test_mass_range, aperture=aperture,
+                          v_cut=v_cut, redshift=redshift)
+    if not anisotropy < 1:
+        raise ValueError(f"anisotropy beta must be below 1; got {anisotropy}.")
+    if not (min_log_mass >= 12.0 and min_log_mass < 15.5):
+        raise ValueError(f"min_log_mass must be in [12, 15.5) (log10 h^-1 Msun); got {min_log_mass}.")
+    hod = _resolve_hod(hod)
+    model = _halo_model(cosmology, redshift, sigma8, n_s)
+    seeds = np.random.SeedSequence(int(check_random_state(random_state).randint(0, 2**31 - 1)))
+    children = seeds.spawn(n_realizations + 1)
+    n_workers = 1 if n_jobs in (None, 1) else n_jobs
+    fft_workers = 2 if n_workers == 1 else 1
+    tasks = [delayed(_simulate_box)(children[r], model, hod, box_size=float(box_size), cell_size=cell_size,
+                                    min_log_mass=min_log_mass, halo_velocity_dispersion=halo_velocity_dispersion,
+                                    concentration_scatter=concentration_scatter, anisotropy=anisotropy,
+                                    velocity_bias=velocity_bias, triaxial=triaxial, workers=fft_workers)
+             for r in range(n_realizations)]
+    boxes = Parallel(n_jobs=n_jobs)(_progress(tasks, progress, "simulating boxes"))
+    offset = 0
+    for box in boxes:
+        n = len(box["halos"]["log_mass"])
+        box["halos"]["id"] = offset + np.arange(n)
+        host = box["galaxies"]["host_id"]
+        box["galaxies"]["host_id"] = np.where(host >= 0, host + offset, -1)
+        offset += n
+    params = {
+        "source": "make_mock_catalog", "n_realizations": n_realizations, "box_size": float(box_size),
+        "cell_size": cell_size, "redshift": redshift,
+        "cosmology": cosmology if isinstance(cosmology, str) else str(cosmology),
+        "sigma8": model.colossus.sigma8, "n_s": model.colossus.ns, "hod": hod.get_params(),
+        "anisotropy": anisotropy, "velocity_bias": velocity_bias, "triaxial": triaxial,
+        "halo_velocity_dispersion": halo_velocity_dispersion, "concentration_scatter": concentration_scatter,
+        "aperture": aperture, "v_cut": v_cut, "n_min": n_min, "min_log_mass": min_log_mass,
+        "max_log_mass": max_log_mass, "train_density": train_density, "train_bin_width": train_bin_width,
+        "max_los": max_los, "test_fraction": test_fraction,
+        "test_mass_range": None if test_mass_range is None else list(test_mass_range),
+        "random_state": random_state if isinstance(random_state, (int, type(None))) else "instance",
+    }
+    rng = np.random.default_rng(children[-1])
+    catalog = assemble_catalog(
+        boxes, box_size=float(box_size), redshift=float(redshift), cosmology=cosmology, rng=rng, params=params,
+        aperture=aperture, v_cut=v_cut, n_min=n_min, min_log_mass=min_log_mass, max_log_mass=max_log_mass,
+        train_density=train_density, train_bin_width=train_bin_width, max_los=max_los,
+        test_fraction=test_fraction, test_mass_range=test_mass_range, n_jobs=n_jobs, progress=progress,
+        descr=make_mock_catalog.__doc__.split("\n\n")[1])
+    if return_X_y:
+        tr, te = catalog.train, catalog.test
+        return tr.X, te.X, tr.y, te.y, tr.groups, te.groups
+    return catalog
