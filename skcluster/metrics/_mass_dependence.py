@@ -90,7 +90,9 @@ def _neg_log_likelihood(theta, eps, m, inv_n, outlier_scale, *, gradient=False):
     dmu = resp_main * d / var + resp_out * d / outlier_scale**2
     dvar = resp_main * 0.5 * (d**2 / var**2 - 1.0 / var)
     dw = float(np.sum(resp_out / w - resp_main / (1 - w))) if w > 0 else 0.0
-    grad = np.array([np.sum(dmu), np.sum(dmu * m), np.sum(dvar * 2 * s_n * inv_n), np.sum(dvar * 2 * s_0), dw])
+    grad = np.array([
+        np.sum(dmu), np.sum(dmu * m), np.sum(dvar * 2 * s_n * inv_n), np.sum(dvar * 2 * s_0), dw
+    ])
     return nll, -grad
 
 
@@ -141,7 +143,8 @@ def _inverse_hessian(nll, theta_hat, free):
 
 
 def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not np.isfinite(value):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not value > 0 or not np.isfinite(value):
         raise ValueError(f"{name} must be a positive finite number; got {value!r}.")
     return float(value)
 

@@ -25,6 +25,16 @@ __all__ = ["subsample_clusters", "sampling_robustness", "robustness_summary", "D
 DEFAULT_RATES = np.round(np.arange(0.1, 1.0 + 1e-9, 0.05), 2)
 
 
+def check_fitted_predictor(estimator):
+    """Require ``predict``; run sklearn's fitted check on sklearn estimators."""
+    if not callable(getattr(estimator, "predict", None)):
+        raise TypeError(
+            f"Expected a fitted estimator or Pipeline with a predict method; got {type(estimator).__name__}."
+        )
+    if hasattr(estimator, "get_params"):
+        check_is_fitted(estimator)
+
+
 def _n_keep(n, rate, min_galaxies):
     return int(min(n, max(min_galaxies, int(np.round(rate * n)))))
 
@@ -133,7 +143,7 @@ def sampling_robustness(estimator, X, *, rates=None, n_draws=10, min_galaxies=1,
     array([[-0.301, -0.301, -0.301, -0.301, -0.301],
            [ 0.   ,  0.   ,  0.   ,  0.   ,  0.   ]])
     """
-    check_is_fitted(estimator)
+    check_fitted_predictor(estimator)
     X = check_clusters(X)
     if not isinstance(n_draws, numbers.Integral) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive integer; got {n_draws!r}.")

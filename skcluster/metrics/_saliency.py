@@ -10,7 +10,8 @@ mass information give negative values when masked.
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+
+from ._robustness import check_fitted_predictor
 
 __all__ = ["gaussian_occlusion_mask", "occlusion_saliency"]
 
@@ -95,7 +96,7 @@ def occlusion_saliency(estimator, images, *, sigma=2.0, stride=1, batch_size=256
     >>> sal.shape, bool((sal < 0).all())
     ((1, 8, 8), True)
     """
-    check_is_fitted(estimator)
+    check_fitted_predictor(estimator)
     imgs = np.asarray(images)
     if imgs.dtype.kind not in "fiu" or imgs.ndim < 2:
         raise ValueError(

@@ -65,7 +65,8 @@ def test_single_fit_recovers_sigma_within_one_sigma():
     fit = _fit(0, n=1000)
     assert fit.converged
     for name in ("sigma_N", "sigma_0"):
-        assert abs(fit.params[name] - TRUTH[name]) < fit.errors[name], (name, fit.params[name], fit.errors[name])
+        value, err = fit.params[name], fit.errors[name]
+        assert abs(value - TRUTH[name]) < err, (name, value, err)
     assert fit.covariance.shape == (5, 5)
     lo, hi = fit.intervals["sigma_N"]
     assert lo < fit.params["sigma_N"] < hi

@@ -35,8 +35,8 @@ def _mask_ref(shape, centre, sigma):
 
 @pytest.mark.parametrize("shape, centre", [((6, 5), (2, 3)), ((4, 3, 5), (0, 2, 4)), ((7,), (3,))])
 def test_mask_matches_formula(shape, centre):
-    np.testing.assert_allclose(gaussian_occlusion_mask(shape, centre, sigma=1.5), _mask_ref(shape, centre, 1.5),
-                               rtol=RTOL, atol=1e-15)
+    mask = gaussian_occlusion_mask(shape, centre, sigma=1.5)
+    np.testing.assert_allclose(mask, _mask_ref(shape, centre, 1.5), rtol=RTOL, atol=1e-15)
 
 
 @pytest.mark.parametrize("stride", [1, 2])
