@@ -10,7 +10,8 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ..validation import check_clusters
-from ._kernels import full_image, full_kernel_covariance, product_bandwidths, product_images
+from ._kernels import (full_image, full_kernel_covariance, product_bandwidths, product_images,
+                       truncation)
 
 __all__ = ["PhaseSpaceKDE"]
 
@@ -21,8 +22,10 @@ DEFAULT_GRID_SHAPE = {"v": (48,), "rv": (48, 48), "xyv": (50, 50, 50)}
 DEFAULT_APERTURE = {"v": 1.6, "rv": 1.6, "xyv": 4.0}
 AXIS_NAMES = {"v": ("v_los",), "rv": ("R_proj", "v_los"), "xyv": ("x_proj", "y_proj", "v_los")}
 AXIS_UNITS = {"x_proj": "h^-1 Mpc", "y_proj": "h^-1 Mpc", "R_proj": "h^-1 Mpc", "v_los": "km/s"}
-#: Target number of output values per batch when ``batch_size`` is None.
+#: Largest number of output values and of 1-D kernel values per batch when
+#: ``batch_size`` is None.
 _AUTO_BATCH_VALUES = 2**20
+_AUTO_BATCH_FACTORS = 2**17
 
 
 def _coordinates(cluster, coords):
@@ -125,8 +128,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         Output dtype. Exponents are always formed in float64; float32 images
         take half the memory and matrix products run about 3x faster.
     batch_size : int or None, default=None
-        Clusters evaluated together. None: about 2**20 output values per
-        batch (455 clusters for 48 x 48, 8 for 50**3).
+        Clusters evaluated together. None: a cache-sized batch (45 clusters
+        for 'v', 22 for 48 x 48, 8 for 50**3).
     n_jobs : int or None, default=None
         Threads over batches (joblib); None means 1, -1 all cores.
 
@@ -252,6 +255,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             bad = np.flatnonzero(~np.all(widths > 0, axis=1))
             if bad.size:
                 self._raise_degenerate(first_index + bad[0], len(points[bad[0]]))
+            self._check_reaches_grid(stacked, offsets, widths, first_index)
             product_images(stacked, offsets, widths, self.grid_, out)
         else:
             for c, p in enumerate(points):
@@ -263,12 +267,26 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         sums = flat.sum(axis=1, dtype=np.float64)
         bad = np.flatnonzero(~(sums > 0) | ~np.isfinite(sums))
         if bad.size:
-            raise ValueError(
-                f"Cluster {first_index + bad[0]} has a zero image: its galaxies lie far outside the "
-                f"grid ({self._extent_text()}). Trim clusters with CylinderCut or widen "
-                "aperture/v_cut."
-            )
+            self._raise_zero_image(first_index + bad[0])
         flat /= sums[:, None].astype(out.dtype)
+
+    def _check_reaches_grid(self, points, offsets, widths, first_index):
+        """Raise if no galaxy of a cluster has its kernel above the floor on the grid."""
+        lo = np.array([g[0] for g in self.grid_])
+        hi = np.array([g[-1] for g in self.grid_])
+        gap = np.maximum(np.maximum(lo - points, points - hi), 0.0)
+        z2 = 0.5 * (gap / np.repeat(widths, np.diff(offsets), axis=0)) ** 2
+        reaches = np.all(z2 < -truncation(self.dtype, len(self.grid_)), axis=1)
+        hit = np.add.reduceat(reaches.astype(int), offsets[:-1])
+        if np.any(hit == 0):
+            self._raise_zero_image(first_index + np.flatnonzero(hit == 0)[0])
+
+    def _raise_zero_image(self, index):
+        raise ValueError(
+            f"Cluster {index} has a zero image: its galaxies lie far outside the "
+            f"grid ({self._extent_text()}). Trim clusters with CylinderCut or widen "
+            "aperture/v_cut."
+        )
 
     def _extent_text(self):
         return ", ".join(f"{name} in [{g[0]:g}, {g[-1]:g}] {unit}"
@@ -285,7 +303,11 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
     def _batch_size(self):
         if self.batch_size is not None:
             return self.batch_size
-        return max(1, _AUTO_BATCH_VALUES // int(np.prod(self.image_shape_)))
+        # keep the per-galaxy kernel factors (about 60 galaxies per cluster)
+        # and the output of a batch cache-sized
+        by_factors = _AUTO_BATCH_FACTORS // (60 * sum(self.image_shape_))
+        by_images = _AUTO_BATCH_VALUES // int(np.prod(self.image_shape_))
+        return max(1, min(by_factors, by_images))
 
     def _check_input(self, X):
         check_is_fitted(self)
