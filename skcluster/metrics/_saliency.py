@@ -116,11 +116,11 @@ def occlusion_saliency(estimator, images, *, sigma=2.0, stride=1, batch_size=256
     centres = np.stack(np.meshgrid(*axes_centres, indexing="ij"), axis=-1).reshape(-1, len(grid))
     base = np.asarray(estimator.predict(imgs), dtype=float).reshape(len(imgs))
     out = np.empty((len(imgs), len(centres)))
-    for i, img in enumerate(imgs):
-        for start in range(0, len(centres), batch_size):
-            chunk = centres[start:start + batch_size]
-            masks = np.stack([gaussian_occlusion_mask(grid, c, sigma=sigma) for c in chunk])
-            masked = (img[None] * masks).astype(imgs.dtype, copy=False)
-            pred = np.asarray(estimator.predict(masked), dtype=float).reshape(len(chunk))
+    for start in range(0, len(centres), batch_size):
+        chunk = centres[start:start + batch_size]
+        # the masks are the same for every image: build them once per chunk
+        masks = np.stack([gaussian_occlusion_mask(grid, c, sigma=sigma) for c in chunk]).astype(imgs.dtype)
+        for i, img in enumerate(imgs):
+            pred = np.asarray(estimator.predict(img[None] * masks), dtype=float).reshape(len(chunk))
             out[i, start:start + len(chunk)] = pred - base[i]
     return out.reshape((len(imgs),) + centre_shape)
