@@ -45,57 +45,6 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
     that the image sums to 1 (Ho et al. 2019 §3.1; Kodi Ramanah et al. 2020,
     2021). These images are the input of the CNN and flow estimators.
 
-    Image axes and coordinates
-    --------------------------
-    ``coords='v'``: one axis, ``v_los`` [km/s] at ``n_v`` evenly spaced points
-    from ``-v_cut`` to ``v_cut`` (end points included). Output (n, n_v).
-
-    ``coords='rv'``: axes ``(R_proj, v_los)``; image ``[c, i, j]`` is the
-    density of cluster ``c`` at ``R_proj = grid_[0][i]`` (``n_R`` points from
-    0 to ``aperture``, h^-1 Mpc) and ``v_los = grid_[1][j]``. Output
-    (n, n_R, n_v): R first. A Keras ``Conv1D`` along ``v_los`` with the R bins
-    as channels (Ho et al. 2019) wants ``(n, n_v, n_R)``: transpose the last
-    two axes. ``R_proj = sqrt(x_proj**2 + y_proj**2)``; no reflection at
-    ``R = 0`` (as in the papers).
-
-    ``coords='xyv'``: axes ``(x_proj, y_proj, v_los)`` over
-    ``[-aperture, aperture]**2 x [-v_cut, v_cut]``; output (n, n_x, n_y, n_v).
-
-    The fitted ``grid_`` holds the coordinates of each axis; ``flatten=True``
-    returns C-order flattened images (last axis, ``v_los``, fastest).
-
-    Kernels
-    -------
-    ``covariance='product'`` (Ho et al. 2019's text): an axis-aligned kernel
-    with standard deviation ``h_k = bandwidth * s_k`` along each axis, ``s_k``
-    the sample standard deviation (``ddof=1``) of the cluster's galaxies along
-    that axis. Separable, hence fast (outer products of 1-D Gaussians summed
-    by matrix products).
-
-    ``covariance='full'`` (the papers' code): the kernel covariance is
-    ``bandwidth**2`` times the full sample covariance (``ddof=1``, equal
-    weights), exactly :class:`scipy.stats.gaussian_kde` with
-    ``bw_method=bandwidth``; the images agree with it evaluated on the grid
-    to rounding. About 10-100 times slower than 'product'. For ``coords='v'``
-    both kernels are the same.
-
-    Few galaxies
-    ------------
-    A cluster with 0 galaxies raises ``ValueError`` (there is no density to
-    image). With one galaxy (standard deviation undefined, taken as 0), two
-    galaxies, or galaxies with identical coordinates, the kernel would be
-    degenerate; every kernel is therefore kept at least ``min_bandwidth``
-    grid spacings wide along each axis: 'product' uses
-    ``h_k = max(bandwidth * s_k, min_bandwidth * spacing_k)``; 'full' adds
-    ``diag((min_bandwidth * spacing)**2)`` to the kernel covariance when it is
-    narrower than that along any axis with the other coordinates fixed
-    (always the case with fewer than d + 1 galaxies). Narrower kernels would
-    alias: the image of a galaxy would depend on where it falls between grid
-    points. ``min_bandwidth=0`` turns the floor off; a degenerate cluster then
-    raises ``ValueError``. A cluster whose galaxies all lie so far outside the
-    grid that its image is zero also raises ``ValueError``; galaxies outside
-    the grid otherwise contribute their kernel tails.
-
     Parameters
     ----------
     coords : {'rv', 'v', 'xyv'}, default='rv'
@@ -117,10 +66,10 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         (0.25 Ho et al. 2019; 0.15 Kodi Ramanah et al. 2020; 0.175 Kodi
         Ramanah et al. 2021).
     covariance : {'product', 'full'}, default='product'
-        Kernel covariance (see Kernels).
+        Kernel covariance (see Notes).
     min_bandwidth : float, default=0.5
         Least kernel standard deviation along each axis, in grid spacings
-        (see Few galaxies).
+        (see Notes).
     flatten : bool, default=False
         Return images flattened to shape (n, prod(grid_shape)), e.g. for a
         linear model.
@@ -149,7 +98,57 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    skcluster.CylinderCut : trim clusters to the cylinder first.
+    skcluster.CylinderCut : Trim clusters to the cylinder first.
+
+    Notes
+    -----
+    **Image axes and coordinates.**
+    ``coords='v'``: one axis, ``v_los`` [km/s] at ``n_v`` evenly spaced points
+    from ``-v_cut`` to ``v_cut`` (end points included). Output (n, n_v).
+
+    ``coords='rv'``: axes ``(R_proj, v_los)``; image ``[c, i, j]`` is the
+    density of cluster ``c`` at ``R_proj = grid_[0][i]`` (``n_R`` points from
+    0 to ``aperture``, h^-1 Mpc) and ``v_los = grid_[1][j]``. Output
+    (n, n_R, n_v): R first. A Keras ``Conv1D`` along ``v_los`` with the R bins
+    as channels (Ho et al. 2019) wants ``(n, n_v, n_R)``: transpose the last
+    two axes. ``R_proj = sqrt(x_proj**2 + y_proj**2)``; no reflection at
+    ``R = 0`` (as in the papers).
+
+    ``coords='xyv'``: axes ``(x_proj, y_proj, v_los)`` over
+    ``[-aperture, aperture]**2 x [-v_cut, v_cut]``; output (n, n_x, n_y, n_v).
+
+    The fitted ``grid_`` holds the coordinates of each axis; ``flatten=True``
+    returns C-order flattened images (last axis, ``v_los``, fastest).
+
+    **Kernels.**
+    ``covariance='product'`` (Ho et al. 2019's text): an axis-aligned kernel
+    with standard deviation ``h_k = bandwidth * s_k`` along each axis, ``s_k``
+    the sample standard deviation (``ddof=1``) of the cluster's galaxies along
+    that axis. Separable, hence fast (outer products of 1-D Gaussians summed
+    by matrix products).
+
+    ``covariance='full'`` (the papers' code): the kernel covariance is
+    ``bandwidth**2`` times the full sample covariance (``ddof=1``, equal
+    weights), exactly :class:`scipy.stats.gaussian_kde` with
+    ``bw_method=bandwidth``; the images agree with it evaluated on the grid
+    to rounding. About 10-100 times slower than 'product'. For ``coords='v'``
+    both kernels are the same.
+
+    **Few galaxies.**
+    A cluster with 0 galaxies raises ``ValueError`` (there is no density to
+    image). With one galaxy (standard deviation undefined, taken as 0), two
+    galaxies, or galaxies with identical coordinates, the kernel would be
+    degenerate; every kernel is therefore kept at least ``min_bandwidth``
+    grid spacings wide along each axis: 'product' uses
+    ``h_k = max(bandwidth * s_k, min_bandwidth * spacing_k)``; 'full' adds
+    ``diag((min_bandwidth * spacing)**2)`` to the kernel covariance when it is
+    narrower than that along any axis with the other coordinates fixed
+    (always the case with fewer than d + 1 galaxies). Narrower kernels would
+    alias: the image of a galaxy would depend on where it falls between grid
+    points. ``min_bandwidth=0`` turns the floor off; a degenerate cluster then
+    raises ``ValueError``. A cluster whose galaxies all lie so far outside the
+    grid that its image is zero also raises ``ValueError``; galaxies outside
+    the grid otherwise contribute their kernel tails.
 
     Examples
     --------
@@ -222,11 +221,13 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         ----------
         X : list of array-like of shape (n_galaxies, 3)
             Clusters (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]).
-        y : ignored
+        y : None
+            Ignored.
 
         Returns
         -------
         self : PhaseSpaceKDE
+            The fitted transformer.
         """
         check_clusters(X, min_galaxies=1)
         shape = self._resolve_grid_shape()
@@ -341,8 +342,9 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        images : ndarray of shape (n_clusters, *image_shape_) or (n_clusters, n_pixels)
-            Images summing to 1, in ``dtype``; flattened if ``flatten``.
+        images : ndarray of shape (n_clusters, ...)
+            Images of shape ``image_shape_`` (or flattened, if ``flatten``),
+            each summing to 1, in ``dtype``.
             For many 3-D images use :meth:`iter_transform` or
             :meth:`transform_to` instead (50**3 float32 is 0.5 MB per cluster).
         """
@@ -352,7 +354,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         return self._shape_out(out)
 
     def iter_transform(self, X, *, chunk_size=256):
-        """Images in chunks, so memory stays bounded for any number of clusters.
+        """Yield the images chunk by chunk, so memory stays bounded.
 
         Parameters
         ----------
@@ -405,7 +407,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        out : the array passed in.
+        out : array-like
+            The array passed in, filled.
 
         Examples
         --------
@@ -445,7 +448,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         Returns
         -------
         widths : ndarray of shape (n_clusters, n_axes)
-            In the units of ``axis_units_``, after the ``min_bandwidth``
+            Standard deviations in the units of ``axis_units_``, after the ``min_bandwidth``
             floor; for ``covariance='full'``, the square root of the kernel
             covariance's diagonal.
         """

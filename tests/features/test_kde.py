@@ -309,3 +309,24 @@ def test_table_input_with_units():
                 "v_los": X[0][:, 2] * 1000 * units.m / units.s})
     kde = PhaseSpaceKDE().fit(X)
     np.testing.assert_allclose(kde.transform([t]), kde.transform(X), rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("coords", ["v", "rv", "xyv"])
+def test_galaxies_off_the_grid_only_contribute_tails(coords):
+    X, _, _ = _clusters(1, seed=12)
+    far = np.array([[30.0, 30.0, 3.0e4]])  # far outside every grid
+    kde = PhaseSpaceKDE(coords=coords, grid_shape=SMALL_GRID[coords], dtype="float64",
+                        min_bandwidth=0.0).fit(X)
+    with_far = kde.transform([np.vstack([X[0], far])])[0]
+    assert np.all(np.isfinite(with_far)) and np.isclose(with_far.sum(), 1.0)
+    # the far galaxy widens the kernels (larger std) but adds no mass on the grid
+    ref = _brute_product(np.vstack([X[0], far]), kde)
+    np.testing.assert_allclose(with_far, ref, rtol=BRUTE_RTOL_64, atol=TAIL_ATOL_64)
+
+
+def test_full_kernel_widths_match_scipy_covariance():
+    X, _, _ = _clusters(2, seed=13)
+    kde = PhaseSpaceKDE(coords="xyv", covariance="full", min_bandwidth=0.0).fit(X)
+    for cluster, widths in zip(X, kde.kernel_widths(X)):
+        cov = gaussian_kde(cluster.T, bw_method=0.25).covariance
+        np.testing.assert_allclose(widths, np.sqrt(np.diag(cov)), rtol=1e-12)
