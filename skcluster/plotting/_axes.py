@@ -29,6 +29,8 @@ LABELS = {
     "r_proj": r"$R_\mathrm{proj}$ [$h^{-1}$ Mpc]",
     "v_los": r"$v_\mathrm{los}$ [km s$^{-1}$]",
     "saliency": r"$\Delta\log_{10} M_\mathrm{pred}$ [dex]",
+    "richness": r"$N_\mathrm{mem}$",
+    "scatter": r"$\sigma_\epsilon$ [dex]",
 }
 
 

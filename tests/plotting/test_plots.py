@@ -15,12 +15,15 @@ from skcluster.plotting import (  # noqa: E402
     plot_phase_space,
     plot_predicted_vs_true,
     plot_residual_pdf,
+    plot_richness_scatter,
     plot_sampling_robustness,
     plot_saliency,
 )
 from skcluster.testing import make_toy_clusters  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: Binned scatter of 2000 clusters vs the injected model (a few hundred per bin: ~5% noise).
+BINNED_SCATTER_RTOL = 0.15
 
 
 def _axes():
@@ -149,3 +152,25 @@ def test_errors(masses):
         plot_saliency(np.zeros((3, 3, 3)), ax=_axes())
     with pytest.raises(ValueError, match="cluster"):
         plot_phase_space(ax=_axes())
+
+
+def test_richness_scatter_with_fit():
+    from skcluster.metrics import mass_richness_dependence, richness_scatter
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(10, 300, 2000)
+    y = rng.uniform(14, 15, 2000)
+    yp = y + rng.normal(0, richness_scatter(n, 0.07, 0.05))
+    fit = mass_richness_dependence(y, yp, n, fit_outliers=False)
+    ax = plot_richness_scatter(y, yp, n, fit=fit, ax=_axes(), bins=5)
+    _render(ax)
+    assert ax.get_xlabel() == LABELS["richness"] and ax.get_ylabel() == LABELS["scatter"]
+    assert ax.get_xscale() == "log"
+    model = ax.lines[-1]
+    np.testing.assert_allclose(model.get_ydata(), richness_scatter(model.get_xdata(), fit.params["sigma_N"],
+                                                                  fit.params["sigma_0"]))
+    # binned points follow the injected model within a few of their error bars
+    points = ax.containers[0].lines[0]
+    x = np.asarray(points.get_xdata(), dtype=float)
+    np.testing.assert_allclose(np.asarray(points.get_ydata(), dtype=float), richness_scatter(x, 0.07, 0.05),
+                               rtol=BINNED_SCATTER_RTOL)
