@@ -81,6 +81,9 @@ KerasEstimatorBase)``) and implements:
     Extra Keras callbacks for ``model.fit``. Default none.
 ``_custom_objects(self)``
     Dict passed to ``keras.saving.load_model`` on unpickling. Default none.
+``_compile_options(self)``
+    Extra keyword arguments of ``model.compile`` (e.g. ``run_eagerly``).
+    Default none.
 """
 
 import os
@@ -218,9 +221,12 @@ class KerasEstimatorBase(BaseEstimator):
     def _custom_objects(self):
         return None
 
+    def _compile_options(self):
+        return {}
+
     # ------------------------------------------------------------ machinery
     def _compile(self, model):
-        model.compile(optimizer=self._optimizer(), loss=self._loss())
+        model.compile(optimizer=self._optimizer(), loss=self._loss(), **self._compile_options())
         return model
 
     def _keras_verbose(self):
