@@ -324,7 +324,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
                 self._fill(clusters[s:e], out[s:e], start + s)
             return
         with threadpool_limits(limits=1, user_api="blas"):
-            Parallel(n_jobs=n_jobs, prefer="threads")(
+            Parallel(n_jobs=n_jobs, require="sharedmem")(
                 delayed(self._fill)(clusters[s:e], out[s:e], start + s) for s, e in bounds
             )
 

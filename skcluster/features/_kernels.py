@@ -204,7 +204,7 @@ def product_images(points, offsets, widths, grid, out):
             np.matmul(plane, a2.T, out=out[c].reshape(plane.shape[0], a2.shape[0]))
 
 
-def full_image(points, kernel, grid, out, *, max_elements=2**21):
+def full_image(points, kernel, grid, out, *, max_elements=2**17):
     """Full-covariance Gaussian KDE of one cluster on the grid, into ``out``.
 
     Evaluates ``sum_i exp(-0.5 * |W (p - x_i)|**2)`` with ``W`` the inverse

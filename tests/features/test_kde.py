@@ -330,3 +330,13 @@ def test_full_kernel_widths_match_scipy_covariance():
     for cluster, widths in zip(X, kde.kernel_widths(X)):
         cov = gaussian_kde(cluster.T, bw_method=0.25).covariance
         np.testing.assert_allclose(widths, np.sqrt(np.diag(cov)), rtol=1e-12)
+
+
+def test_threads_are_used_even_under_a_process_backend():
+    # images are written in place, so a process backend must not be picked up
+    from joblib import parallel_config
+    X, _, _ = _clusters(6, seed=14)
+    ref = PhaseSpaceKDE().fit(X).transform(X)
+    with parallel_config(backend="loky"):
+        got = PhaseSpaceKDE(n_jobs=2, batch_size=2).fit(X).transform(X)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)
