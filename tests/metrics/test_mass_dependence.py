@@ -142,3 +142,19 @@ def test_bad_input(kwargs, match):
     n_members = args.pop("n_members")
     with pytest.raises(ValueError, match=match):
         mass_richness_dependence(y, y + 0.1, n_members, **args)
+
+
+def test_zero_intrinsic_scatter_is_consistent_with_zero():
+    # sigma_0 = 0 sits on a boundary: the fit must stay finite for sigma_N and report sigma_0
+    # compatible with zero (or fix it with a NaN error if the Hessian is indefinite there)
+    truth = dict(TRUTH, sigma_0=0.0, outlier_fraction=0.0)
+    for seed in range(5):
+        y, yp, n_mem = _synthetic(seed, n=300, truth=truth)
+        fit = mass_richness_dependence(y, yp, n_mem, log_pivot_mass=LOG_PIVOT, fit_outliers=False)
+        assert np.isfinite(fit.errors["sigma_N"])
+        assert abs(fit.params["sigma_N"] - 0.07) < 3 * fit.errors["sigma_N"]
+        if np.isnan(fit.errors["sigma_0"]):
+            assert "sigma_0" not in fit.param_names
+            assert fit.covariance.shape == (3, 3)
+        else:
+            assert fit.params["sigma_0"] < 3 * fit.errors["sigma_0"]
