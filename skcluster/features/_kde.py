@@ -1,5 +1,6 @@
 """PhaseSpaceKDE: kernel density images of clusters in projected phase space."""
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -7,7 +8,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..validation import check_clusters
 from ._kernels import (full_image, full_kernel_covariance, product_bandwidths, product_images,
@@ -25,16 +26,28 @@ AXIS_UNITS = {"x_proj": "h^-1 Mpc", "y_proj": "h^-1 Mpc", "R_proj": "h^-1 Mpc", 
 #: Largest number of output values and of 1-D kernel values per batch when
 #: ``batch_size`` is None.
 _AUTO_BATCH_VALUES = 2**20
-_AUTO_BATCH_FACTORS = 2**17
+_AUTO_BATCH_FACTORS = 2**18
 
 
-def _coordinates(cluster, coords):
-    """Galaxy coordinates of one cluster in the image's axis order."""
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    """Threadpool controller, built once: inspecting the loaded libraries takes ~1 ms."""
+    return ThreadpoolController()
+
+
+def _stack(clusters, coords):
+    """Galaxy coordinates of all clusters, concatenated, in the image's axis order.
+
+    Returns the segment offsets (n_clusters + 1,) and an (n_total, d) array.
+    """
+    offsets = np.zeros(len(clusters) + 1, dtype=np.intp)
+    np.cumsum([len(c) for c in clusters], out=offsets[1:])
+    stacked = np.concatenate(clusters)
     if coords == "v":
-        return cluster[:, 2:3]
+        return offsets, stacked[:, 2:3]
     if coords == "rv":
-        return np.column_stack([np.hypot(cluster[:, 0], cluster[:, 1]), cluster[:, 2]])
-    return cluster
+        return offsets, np.column_stack([np.hypot(stacked[:, 0], stacked[:, 1]), stacked[:, 2]])
+    return offsets, stacked
 
 
 class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
@@ -77,10 +90,12 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         Output dtype. Exponents are always formed in float64; float32 images
         take half the memory and matrix products run about 3x faster.
     batch_size : int or None, default=None
-        Clusters evaluated together. None: a cache-sized batch (45 clusters
-        for 'v', 22 for 48 x 48, 8 for 50**3).
+        Clusters evaluated together. None: a cache-sized batch (91 clusters
+        for 'v', 45 for 48 x 48, 8 for 50**3).
     n_jobs : int or None, default=None
-        Threads over batches (joblib); None means 1, -1 all cores.
+        Threads over batches of clusters (joblib, shared memory); None means
+        1, -1 all cores. BLAS is held to one thread while images are
+        computed (its matrix products here are small).
 
     Attributes
     ----------
@@ -241,45 +256,47 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         self.grid_ = tuple(np.linspace(*extents[name], n) for name, n in zip(self.axis_names_, shape))
         return self
 
-    def _floor(self):
-        spacing = np.array([g[1] - g[0] for g in self.grid_])
-        return self.min_bandwidth * spacing
+    def _plan(self):
+        """Per-call constants: kernel floor, grid bounds, factor cutoff."""
+        return {
+            "floor": self.min_bandwidth * np.array([g[1] - g[0] for g in self.grid_]),
+            "lo": np.array([g[0] for g in self.grid_]),
+            "hi": np.array([g[-1] for g in self.grid_]),
+            "cutoff": truncation(self.dtype, len(self.grid_)),
+        }
 
-    def _fill(self, clusters, out, first_index):
+    def _fill(self, clusters, out, first_index, plan):
         """Images of ``clusters`` (already validated), normalised, into ``out``."""
-        points = [_coordinates(c, self.coords) for c in clusters]
-        floor = self._floor()
+        offsets, stacked = _stack(clusters, self.coords)
         if self.covariance == "product" or self.coords == "v":
-            offsets = np.concatenate([[0], np.cumsum([len(p) for p in points])])
-            stacked = np.concatenate(points)
-            widths = product_bandwidths(stacked, offsets, self.bandwidth, floor)
-            bad = np.flatnonzero(~np.all(widths > 0, axis=1))
-            if bad.size:
-                self._raise_degenerate(first_index + bad[0], len(points[bad[0]]))
-            self._check_reaches_grid(stacked, offsets, widths, first_index)
-            product_images(stacked, offsets, widths, self.grid_, out)
+            counts = np.diff(offsets)
+            widths = product_bandwidths(stacked, offsets, self.bandwidth, plan["floor"])
+            if not np.all(widths > 0):
+                bad = np.flatnonzero(~np.all(widths > 0, axis=1))[0]
+                self._raise_degenerate(first_index + bad, len(clusters[bad]))
+            per_galaxy = np.repeat(widths, counts, axis=0)
+            self._check_reaches_grid(stacked, offsets, per_galaxy, first_index, plan)
+            product_images(stacked, offsets, per_galaxy, self.grid_, out)
         else:
-            for c, p in enumerate(points):
-                kernel = full_kernel_covariance(p, self.bandwidth, floor)
+            for c in range(len(clusters)):
+                p = stacked[offsets[c]:offsets[c + 1]]
+                kernel = full_kernel_covariance(p, self.bandwidth, plan["floor"])
                 if np.linalg.matrix_rank(kernel) < kernel.shape[0]:
                     self._raise_degenerate(first_index + c, len(p))
                 full_image(p, kernel, self.grid_, out[c])
         flat = out.reshape(len(out), -1)
         sums = flat.sum(axis=1, dtype=np.float64)
-        bad = np.flatnonzero(~(sums > 0) | ~np.isfinite(sums))
-        if bad.size:
-            self._raise_zero_image(first_index + bad[0])
+        if not np.all(sums > 0):  # also catches NaN
+            self._raise_zero_image(first_index + np.flatnonzero(~(sums > 0))[0])
         flat /= sums[:, None].astype(out.dtype)
 
-    def _check_reaches_grid(self, points, offsets, widths, first_index):
+    def _check_reaches_grid(self, points, offsets, per_galaxy, first_index, plan):
         """Raise if no galaxy of a cluster has its kernel above the floor on the grid."""
-        lo = np.array([g[0] for g in self.grid_])
-        hi = np.array([g[-1] for g in self.grid_])
-        gap = np.maximum(np.maximum(lo - points, points - hi), 0.0)
-        z2 = 0.5 * (gap / np.repeat(widths, np.diff(offsets), axis=0)) ** 2
-        reaches = np.all(z2 < -truncation(self.dtype, len(self.grid_)), axis=1)
-        hit = np.add.reduceat(reaches.astype(int), offsets[:-1])
-        if np.any(hit == 0):
+        gap = np.maximum(np.maximum(plan["lo"] - points, points - plan["hi"]), 0.0)
+        gap /= per_galaxy
+        reaches = np.all(0.5 * gap * gap < -plan["cutoff"], axis=1)
+        hit = np.add.reduceat(reaches, offsets[:-1], dtype=np.intp)
+        if not np.all(hit):
             self._raise_zero_image(first_index + np.flatnonzero(hit == 0)[0])
 
     def _raise_zero_image(self, index):
@@ -315,18 +332,25 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         return check_clusters(X, min_galaxies=1)
 
     def _compute(self, clusters, out, start):
-        """Fill ``out`` (n, *image_shape_) with the images of ``clusters``."""
+        """Fill ``out`` (n, *image_shape_) with the images of ``clusters``.
+
+        BLAS is held to one thread meanwhile: the matrix products are small,
+        and multithreaded BLAS on them is slower (much slower on a busy
+        machine); ``n_jobs`` threads over batches of clusters instead.
+        """
         size = self._batch_size()
         bounds = [(s, min(s + size, len(clusters))) for s in range(0, len(clusters), size)]
         n_jobs = min(effective_n_jobs(self.n_jobs), len(bounds))
-        if n_jobs == 1:
-            for s, e in bounds:
-                self._fill(clusters[s:e], out[s:e], start + s)
-            return
-        with threadpool_limits(limits=1, user_api="blas"):
-            Parallel(n_jobs=n_jobs, require="sharedmem")(
-                delayed(self._fill)(clusters[s:e], out[s:e], start + s) for s, e in bounds
-            )
+        plan = self._plan()
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            if n_jobs == 1:
+                for s, e in bounds:
+                    self._fill(clusters[s:e], out[s:e], start + s, plan)
+            else:
+                Parallel(n_jobs=n_jobs, require="sharedmem")(
+                    delayed(self._fill)(clusters[s:e], out[s:e], start + s, plan)
+                    for s, e in bounds
+                )
 
     def _shape_out(self, images):
         return images.reshape(len(images), -1) if self.flatten else images
@@ -453,13 +477,14 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             covariance's diagonal.
         """
         clusters = self._check_input(X)
-        points = [_coordinates(c, self.coords) for c in clusters]
-        floor = self._floor()
+        offsets, stacked = _stack(clusters, self.coords)
+        floor = self._plan()["floor"]
         if self.covariance == "product" or self.coords == "v":
-            offsets = np.concatenate([[0], np.cumsum([len(p) for p in points])])
-            return product_bandwidths(np.concatenate(points), offsets, self.bandwidth, floor)
-        return np.array([np.sqrt(np.diag(full_kernel_covariance(p, self.bandwidth, floor)))
-                         for p in points])
+            return product_bandwidths(stacked, offsets, self.bandwidth, floor)
+        return np.array([
+            np.sqrt(np.diag(full_kernel_covariance(stacked[s:e], self.bandwidth, floor)))
+            for s, e in zip(offsets[:-1], offsets[1:])
+        ])
 
     def get_feature_names_out(self, input_features=None):
         """Pixel names of the flattened image, e.g. ``'R_proj3_v_los17'``.

@@ -48,9 +48,8 @@ def sample_std(points, offsets):
     mean = np.add.reduceat(points, starts, axis=0) / counts[:, None]
     dev = points - np.repeat(mean, counts, axis=0)
     ss = np.add.reduceat(dev * dev, starts, axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.where(counts[:, None] > 1, ss / np.maximum(counts - 1, 1)[:, None], 0.0)
-    return np.sqrt(var)
+    ss /= np.maximum(counts - 1, 1)[:, None]  # one galaxy: ss = 0, variance 0
+    return np.sqrt(ss, out=ss)
 
 
 def product_bandwidths(points, offsets, factor, floor):
@@ -163,7 +162,7 @@ def _truncated_exp(u, cutoff):
     return np.maximum(u, 0, out=u)
 
 
-def product_images(points, offsets, widths, grid, out):
+def product_images(points, offsets, per_galaxy, grid, out):
     """Product-kernel images of a batch of clusters, written into ``out``.
 
     The kernel is separable, so a cluster's image is a sum over galaxies of
@@ -177,8 +176,8 @@ def product_images(points, offsets, widths, grid, out):
         Concatenated galaxies of the batch.
     offsets : ndarray of int of shape (n_clusters + 1,)
         Segment boundaries in ``points``.
-    widths : ndarray of shape (n_clusters, d)
-        Kernel standard deviations per cluster and axis.
+    per_galaxy : ndarray of shape (n_total, d)
+        Kernel standard deviation of each galaxy (its cluster's) per axis.
     grid : tuple of d ndarray
         Grid coordinates per axis.
     out : ndarray of shape (n_clusters, *grid_shape)
@@ -186,7 +185,6 @@ def product_images(points, offsets, widths, grid, out):
     """
     d = points.shape[1]
     counts = np.diff(offsets)
-    per_galaxy = np.repeat(widths, counts, axis=0)
     factors = [
         gaussian_factors(points[:, k], per_galaxy[:, k], grid[k], out.dtype, d)
         for k in range(d)
