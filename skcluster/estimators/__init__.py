@@ -1,1 +1,2 @@
 """skcluster.estimators."""
+from ._flow import FlowRegressor  # noqa: F401

@@ -1,0 +1,392 @@
+"""FlowRegressor: posterior of log10 M200c from phase-space features with a conditional flow.
+
+Kodi Ramanah et al. (2020, §3-4; SPEC §4) model p(log10 M | features) with a
+normalising flow trained by maximum likelihood. The network maps the
+(flattened, standardised) features of a cluster to the parameters of a
+one-dimensional density of the standardised target; the density families live
+in :mod:`skcluster.estimators._flow_densities`.
+"""
+
+import numbers
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, validate_data
+
+from ._flow_densities import make_density
+from ._keras_base import KerasEstimatorBase
+from ._probabilistic import PosteriorMixin, _as_levels, _check_one_per_cluster
+
+__all__ = ["FlowRegressor"]
+
+#: Tail probability at the ends of the grid given to PosteriorMixin's hook.
+_GRID_TAIL = 1e-7
+_GRID_POINTS = 1001
+
+
+def _as_2d_features(X):
+    """(n, *grid) images or (n, d) features -> (n, n_features) float array."""
+    if isinstance(X, (list, tuple)) and len(X) and np.ndim(X[0]) == 2 and np.shape(X[0])[-1] == 3:
+        lengths = {len(c) for c in X}
+        if len(lengths) > 1:
+            raise TypeError(
+                "FlowRegressor takes feature arrays of shape (n_clusters, *grid) or (n_clusters, n_features), "
+                "not a list of galaxy sets; put PhaseSpaceKDE before it, e.g. "
+                "make_pipeline(PhaseSpaceKDE(), FlowRegressor())."
+            )
+    if hasattr(X, "iloc") or hasattr(X, "columns"):  # data frames: keep feature names handling
+        return X
+    arr = check_array(X, allow_nd=True, dtype=np.float32, ensure_2d=True)
+    return arr.reshape(len(arr), -1)
+
+
+class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
+    """Posterior of log10 M200c from phase-space features, by a conditional neural flow.
+
+    A Keras network maps the features of a cluster (typically a flattened
+    :class:`~skcluster.PhaseSpaceKDE` image of the galaxies' projected radii
+    and line-of-sight velocities) to the parameters of a one-dimensional
+    density of log10 M200c, trained by maximising the likelihood of the true
+    masses (Kodi Ramanah et al. 2020). Every prediction is a full posterior:
+    the median (``predict``), quantiles, central intervals, samples, the
+    density and its CDF, all computed exactly from the density parameters.
+
+    Features are standardised per feature and the target per data set with
+    scalings learnt in ``fit``.
+
+    Parameters
+    ----------
+    density : {'mixture', 'affine'}, default='mixture'
+        'affine' is the paper's stack of ``n_blocks`` affine flow blocks, each
+        with its own MLP giving a mean (linear output) and a scale (exponential
+        output). Conditioned only on the features, the stack is a single
+        Gaussian per cluster. 'mixture' is a Gaussian mixture of
+        ``n_components`` with feature-dependent weights, means and scales,
+        which can represent skewed, heavy-tailed and bimodal posteriors.
+    n_components : int, default=5
+        Mixture components (``density='mixture'``).
+    n_blocks : int, default=3
+        Affine blocks (``density='affine'``; the paper: 3).
+    hidden_layer_sizes : tuple of int, default=(512, 64, 512)
+        Widths of the hidden layers of each MLP (the paper: 512, 64, 512).
+    activation : str, default='tanh'
+        Keras activation of the hidden layers (the paper: tanh).
+    epochs : int, default=100
+        Maximum passes over the training data.
+    batch_size : int, default=100
+        Samples per gradient step (the paper: 100).
+    learning_rate : float, default=1e-4
+        Adam learning rate (the paper: 1e-4).
+    validation_fraction : float, default=0.1
+        Fraction of the training clusters held out at random for early
+        stopping; lines of sight of one halo may fall on both sides, pass a
+        grouped ``validation_data=(X_val, y_val)`` to ``fit`` to avoid that.
+    early_stopping : int or None, default=10
+        Patience in epochs on the validation negative log-likelihood (the
+        paper: 200 weight updates); the best weights are restored.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+    verbose : int, default=0
+        Keras verbosity.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        Network from standardised features to density parameters.
+    density_ : object
+        The density family (see :mod:`skcluster.estimators._flow_densities`).
+    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
+        Feature standardisation.
+    y_mean_, y_scale_ : float
+        Target standardisation [dex]: ``t = (log10 M - y_mean_) / y_scale_``.
+    history_ : dict
+        Per-epoch ``loss`` and ``val_loss`` (mean negative log-likelihood of
+        the standardised target).
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+        Number of (flattened) features.
+
+    See Also
+    --------
+    skcluster.SBICalibrator : posteriors for any point estimator.
+    skcluster.metrics.coverage_curve : calibration of the posteriors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcluster import FlowRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(300, 2))
+    >>> y = 14.5 + 0.3 * X[:, 0] + 0.1 * rng.normal(size=300)
+    >>> flow = FlowRegressor(hidden_layer_sizes=(16,), learning_rate=1e-2, epochs=5,
+    ...                      random_state=0).fit(X, y)
+    >>> flow.predict(X[:3]).shape, flow.predict_interval(X[:3], [0.68, 0.95]).shape
+    ((3,), (3, 2, 2))
+    >>> flow.sample(X[:3], n_samples=10, random_state=0).shape
+    (10, 3)
+    """
+
+    _parameter_constraints = {
+        **KerasEstimatorBase._parameter_constraints,
+        "density": [StrOptions({"mixture", "affine"})],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [str],
+    }
+
+    def __init__(self, *, density="mixture", n_components=5, n_blocks=3, hidden_layer_sizes=(512, 64, 512),
+                 activation="tanh", epochs=100, batch_size=100, learning_rate=1e-4, validation_fraction=0.1,
+                 early_stopping=10, warm_start=False, verbose=0, random_state=None):
+        super().__init__(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                         validation_fraction=validation_fraction, early_stopping=early_stopping,
+                         warm_start=warm_start, verbose=verbose, random_state=random_state)
+        self.density = density
+        self.n_components = n_components
+        self.n_blocks = n_blocks
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+
+    # ------------------------------------------------------------ base hooks
+    def _prepare_inputs(self, X, *, reset):
+        X = validate_data(self, _as_2d_features(X), reset=reset, dtype=np.float32)
+        if reset:
+            self.feature_mean_ = X.mean(axis=0, dtype=np.float64)
+            sd = X.std(axis=0, dtype=np.float64)
+            self.feature_scale_ = np.where(sd > 0, sd, 1.0)
+        return ((X - self.feature_mean_) / self.feature_scale_).astype(np.float32)
+
+    def _prepare_targets(self, y, *, reset):
+        y = super()._prepare_targets(y, reset=reset).astype(np.float64)
+        if reset:
+            self.y_mean_ = float(np.mean(y))
+            sd = float(np.std(y))
+            self.y_scale_ = sd if sd > 0 else 1.0
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    def _hidden_sizes(self):
+        sizes = tuple(self.hidden_layer_sizes)
+        if not all(isinstance(s, numbers.Integral) and s >= 1 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive integers, e.g. (512, 64, 512); got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return sizes
+
+    def _build_model(self, input_shape):
+        import keras
+
+        self.density_ = make_density(self.density, n_blocks=self.n_blocks, n_components=self.n_components)
+        sizes = self._hidden_sizes()
+        inputs = keras.Input(shape=input_shape, name="features")
+
+        def mlp(prefix, n_out):
+            h = inputs
+            for i, units in enumerate(sizes):
+                h = keras.layers.Dense(units, activation=self.activation, name=f"{prefix}_hidden{i}")(h)
+            head = keras.layers.Dense(n_out, name=f"{prefix}_params")
+            return head, head(h)
+
+        if self.density == "affine":
+            # one MLP per block giving (mu_k, log sigma_k); sigma_k = exp(.) is the exponential activation
+            heads, outs = zip(*(mlp(f"block{k}", 2) for k in range(self.n_blocks)))
+            outputs = keras.layers.Concatenate(name="params")(list(outs)) if len(outs) > 1 else outs[0]
+            biases = [np.zeros(2) for _ in heads]
+        else:
+            head, outputs = mlp("mixture", self.density_.n_params)
+            heads = [head]
+            K = self.n_components
+            # start from equal weights, means spread over +-1.5 sd, scales 0.5 sd
+            biases = [np.concatenate([np.zeros(K), np.linspace(-1.5, 1.5, K) if K > 1 else np.zeros(1),
+                                      np.full(K, np.log(0.5))])]
+        model = keras.Model(inputs, outputs, name=f"flow_{self.density}")
+        for head, bias in zip(heads, biases):
+            kernel, _ = head.get_weights()
+            head.set_weights([0.1 * kernel, bias.astype(kernel.dtype)])
+        return model
+
+    def _loss(self):
+        density = self._density()
+
+        def negative_log_likelihood(y_true, y_pred):
+            return density.keras_nll(y_true, y_pred)
+
+        return negative_log_likelihood
+
+    # ---------------------------------------------------------- evaluation
+    def _density(self):
+        if not hasattr(self, "density_"):
+            self.density_ = make_density(self.density, n_blocks=self.n_blocks, n_components=self.n_components)
+        return self.density_
+
+    def _theta(self, X):
+        """Density parameters of each cluster, (n, n_params) float64."""
+        return np.asarray(self._predict_raw(X), dtype=np.float64).reshape(-1, self.density_.n_params)
+
+    def _standardise(self, y):
+        return (np.asarray(y, dtype=float) - self.y_mean_) / self.y_scale_
+
+    def _quantiles(self, theta, levels):
+        t = self.density_.quantile(np.clip(levels, 1e-300, 1.0), theta)
+        y = self.y_mean_ + self.y_scale_ * t
+        y = np.where(levels[None, :] <= 0, -np.inf, y)
+        return np.where(levels[None, :] >= 1, np.inf, y)
+
+    def _posterior_grid(self, X):
+        """Per-cluster grid over the central 1 - 2e-7 of the posterior (PosteriorMixin hook)."""
+        theta = self._theta(X)
+        lo_hi = self._quantiles(theta, np.array([_GRID_TAIL, 1 - _GRID_TAIL]))
+        grid = np.linspace(lo_hi[:, 0], lo_hi[:, 1], _GRID_POINTS, axis=1)
+        return grid, np.exp(self.density_.log_prob(self._standardise(grid), theta)) / self.y_scale_
+
+    def predict(self, X, return_std=False):
+        """Posterior median of log10 M200c.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features, e.g. PhaseSpaceKDE images.
+        return_std : bool, default=False
+            Also return the posterior standard deviation [dex].
+
+        Returns
+        -------
+        y : ndarray of shape (n_clusters,)
+            Posterior median of log10 M200c [h^-1 Msun].
+        std : ndarray of shape (n_clusters,)
+            Posterior standard deviation [dex]; only if ``return_std``.
+        """
+        theta = self._theta(X)
+        median = self._quantiles(theta, np.array([0.5]))[:, 0]
+        if not return_std:
+            return median
+        return median, self.y_scale_ * self.density_.moments(theta)[1]
+
+    def predict_quantiles(self, X, quantiles):
+        """Posterior quantiles of log10 M200c.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features.
+        quantiles : float or array-like of shape (q,)
+            Probabilities in [0, 1] (0 and 1 give -inf and +inf).
+
+        Returns
+        -------
+        ndarray of shape (n_clusters, q)
+            log10 M200c [h^-1 Msun].
+        """
+        levels, _ = _as_levels(quantiles, "quantiles", open_interval=False)
+        return self._quantiles(self._theta(X), levels)
+
+    def predict_interval(self, X, confidence_level=0.68):
+        """Central (equal-tailed) credible intervals of log10 M200c.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features.
+        confidence_level : float or array-like of shape (k,), default=0.68
+            Posterior mass inside each interval, strictly between 0 and 1.
+
+        Returns
+        -------
+        ndarray of shape (n_clusters, 2) or (n_clusters, 2, k)
+            Lower and upper bounds, log10 M200c [h^-1 Msun].
+        """
+        levels, scalar = _as_levels(confidence_level, "confidence_level", open_interval=True)
+        qs = self._quantiles(self._theta(X), np.concatenate([(1 - levels) / 2, (1 + levels) / 2]))
+        out = np.stack([qs[:, :levels.size], qs[:, levels.size:]], axis=1)
+        return out[:, :, 0] if scalar else out
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw log10 M200c from each cluster's posterior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features.
+        n_samples : int, default=1
+            Draws per cluster.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_clusters)
+            log10 M200c [h^-1 Msun].
+        """
+        if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        t = self.density_.sample(self._theta(X), int(n_samples), rng)
+        return self.y_mean_ + self.y_scale_ * t
+
+    def predict_pdf(self, X, y_grid):
+        """Posterior density of each cluster on a grid of log10 M200c.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features.
+        y_grid : array-like of shape (G,)
+            log10 M200c [h^-1 Msun].
+
+        Returns
+        -------
+        ndarray of shape (n_clusters, G)
+            Density per dex of log10 M200c.
+        """
+        y_grid = np.asarray(y_grid, dtype=float)
+        if y_grid.ndim != 1:
+            raise ValueError(f"y_grid must be 1-D of log10 M200c values; got shape {y_grid.shape}.")
+        theta = self._theta(X)
+        t = np.broadcast_to(self._standardise(y_grid), (len(theta), y_grid.size))
+        return np.exp(self.density_.log_prob(t, theta)) / self.y_scale_
+
+    def predict_cdf(self, X, y):
+        """Posterior CDF at the given log10 M200c (the PIT for true masses).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features.
+        y : array-like of shape (n_clusters,)
+            log10 M200c [h^-1 Msun], one per cluster.
+
+        Returns
+        -------
+        ndarray of shape (n_clusters,)
+            P(log10 M200c <= y) in [0, 1].
+        """
+        y = np.asarray(y, dtype=float).ravel()
+        theta = self._theta(X)
+        _check_one_per_cluster(y, len(theta))
+        return self.density_.cdf(self._standardise(y)[:, None], theta)[:, 0]
+
+    def log_prob(self, X, y):
+        """Log posterior density of the given log10 M200c, one per cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
+            Features.
+        y : array-like of shape (n_clusters,)
+            log10 M200c [h^-1 Msun], one per cluster.
+
+        Returns
+        -------
+        ndarray of shape (n_clusters,)
+            Natural log of the density per dex of log10 M200c.
+        """
+        y = np.asarray(y, dtype=float).ravel()
+        theta = self._theta(X)
+        _check_one_per_cluster(y, len(theta))
+        return self.density_.log_prob(self._standardise(y)[:, None], theta)[:, 0] - np.log(self.y_scale_)
