@@ -38,14 +38,39 @@ LEVELS = np.round(np.arange(0.05, 1.0, 0.05), 2)
 
 
 # ----------------------------------------------------------------------------- data
-def load_data(quick, seed):
-    """Training (flat in log M) and test samples with disjoint halos, and a description."""
+def _take(X, y, g, mask):
+    idx = np.flatnonzero(mask)
+    return [X[i] for i in idx], np.asarray(y)[idx], np.asarray(g)[idx]
+
+
+def _split_halos(X, y, g, fraction, seed):
+    """Hold out ``fraction`` of the halos (all their lines of sight)."""
+    halos = np.unique(g)
+    rng = np.random.default_rng(seed)
+    held = np.isin(g, rng.choice(halos, size=max(1, int(round(fraction * halos.size))), replace=False))
+    return _take(X, y, g, ~held), _take(X, y, g, held)
+
+
+def load_data(catalog_path, quick, seed):
+    """Calibration sample, held-out halos of the same (flat) prior, mass-function test sample."""
     try:
-        from skcluster.datasets import make_mock_catalog  # noqa: F401
+        from skcluster.datasets import TINY_MOCK_PARAMS, load_catalog, make_mock_catalog
     except ImportError:
         make_mock_catalog = None
     if make_mock_catalog is not None:
-        return mock_samples(make_mock_catalog, quick=quick, random_state=seed)
+        if catalog_path:
+            cat = load_catalog(catalog_path)
+            how = f"skcluster.datasets.load_catalog({catalog_path!r})"
+        else:
+            params = dict(TINY_MOCK_PARAMS) if quick else {}
+            cat = make_mock_catalog(**params, random_state=seed)
+            how = f"skcluster.datasets.make_mock_catalog(**{params!r}, random_state={seed})"
+        tr, te = cat.train, cat.test
+        calib, flat = _split_halos(tr.X, tr.y, tr.groups, 0.25, seed)
+        info = {"source": how, "params": cat.params, "n_train_sample": len(tr.y), "n_test_sample": len(te.y),
+                "split": "training sample split by halo: 75% calibration (out-of-fold), 25% held-out flat-prior "
+                         "evaluation; the catalogue's test sample (mass function, 14-15) evaluated as well"}
+        return calib, flat, (list(te.X), np.asarray(te.y), np.asarray(te.groups)), info
     from skcluster.testing import make_toy_clusters
 
     n = 1500 if quick else 6000
@@ -53,19 +78,11 @@ def load_data(quick, seed):
         n, n_galaxies=(10, 80), log_mass_range=(13.7, 15.2), interloper_fraction=0.3,
         n_halos=n // 3, random_state=seed,
     )
-    halos = np.unique(groups)
-    rng = np.random.default_rng(seed)
-    test_halos = rng.choice(halos, size=halos.size // 4, replace=False)
-    test = np.isin(groups, test_halos)
-    pick = lambda mask: ([X[i] for i in np.flatnonzero(mask)], y[mask], groups[mask])  # noqa: E731
-    return pick(~test), pick(test), {
+    calib, flat = _split_halos(X, y, groups, 0.25, seed)
+    return calib, flat, None, {
         "source": "skcluster.testing.make_toy_clusters (FALLBACK: built-in mock not available)",
         "n_clusters": n, "interloper_fraction": 0.3, "log_mass_range": [13.7, 15.2],
     }
-
-
-def mock_samples(make_mock_catalog, *, quick, random_state):
-    raise NotImplementedError("filled in when make_mock_catalog lands")
 
 
 # ----------------------------------------------------------------------------- models
@@ -74,7 +91,8 @@ def log_sigma(X):
     return np.array([[np.log10(np.std(c[:, 2], ddof=1))] for c in X])
 
 
-def make_estimator(name, quick):
+def make_estimator(name, quick, seed):
+    """(point estimator, description, featuriser or None); the featuriser runs once, before SBI."""
     from sklearn.linear_model import LinearRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -83,16 +101,28 @@ def make_estimator(name, quick):
         try:
             from skcluster import MSigma
 
-            return MSigma(), "skcluster.MSigma()"
+            return MSigma(), "skcluster.MSigma()", None
         except (ImportError, AttributeError):
             return (make_pipeline(FunctionTransformer(log_sigma), LinearRegression()),
-                    "FALLBACK log10(sigma_v) + LinearRegression (MSigma not available)")
+                    "FALLBACK log10(sigma_v) + LinearRegression (MSigma not available)", None)
     if name == "cnn2d":
         from skcluster import CNNRegressor, PhaseSpaceKDE
 
-        cnn = CNNRegressor(epochs=5 if quick else 20, random_state=0)
-        return make_pipeline(PhaseSpaceKDE(), cnn), "PhaseSpaceKDE() + CNNRegressor()"
-    raise ValueError(f"unknown estimator {name!r}; use msigma or cnn2d")
+        epochs = 3 if quick else 20
+        return (CNNRegressor(epochs=epochs, random_state=seed),
+                f"PhaseSpaceKDE(coords='rv') images once, then CNNRegressor(epochs={epochs}) (Ho 2019 CNN2D)",
+                PhaseSpaceKDE(coords="rv"))
+    if name == "cnn3d":
+        from skcluster import CNNRegressor, PhaseSpaceKDE
+
+        epochs = 3 if quick else 30
+        grid = (24, 24, 24)
+        kde = PhaseSpaceKDE(coords="xyv", grid_shape=grid, aperture=4.0, v_cut=2200.0, bandwidth=0.175)
+        return (CNNRegressor(epochs=epochs, validation_fraction=0.25, early_stopping=5, random_state=seed),
+                f"PhaseSpaceKDE(coords='xyv', grid {grid}, aperture 4, bandwidth 0.175) images once, then "
+                f"CNNRegressor(epochs={epochs}, validation_fraction=0.25, early_stopping=5) (KR 2021 CNN3D)",
+                kde)
+    raise ValueError(f"unknown estimator {name!r}; use msigma, cnn2d or cnn3d")
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -139,15 +169,16 @@ def evaluate(sbi, X, y):
 
 
 # ----------------------------------------------------------------------------- plot
-def plot(results, FIGURE):
+def plot(results, result_files, figure):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(results)
+    result_files = list(result_files)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    sbi, (_, y_test), arrays = results[names[0]]
+    sbi = results[names[0]][0]
     d_cal, y_cal = sbi.calibration_predictions_, sbi.calibration_targets_
     dg = np.linspace(*sbi.prediction_range_, 120)
     mg = np.linspace(y_cal.min() - 0.3, y_cal.max() + 0.3, 120)
@@ -172,23 +203,30 @@ def plot(results, FIGURE):
     ax.legend(fontsize=8)
     ax = axes[2]
     ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="ideal")
-    for name in names:
-        r = results[name][2]
-        ax.plot(LEVELS, coverage_from_pit(r["pit"], LEVELS), "o-", ms=3, label=name)
+    styles = {"heldout_flat_prior": ("o-", "held-out halos, flat prior"),
+              "test_mass_function": ("s--", "test sample 14-15, mass function")}
+    for i, path in enumerate(result_files):
+        saved = json.loads(Path(path).read_text())
+        name = Path(path).stem.replace("sbi_", "")
+        for key, ev in saved["evaluations"].items():
+            marker, label = styles[key]
+            curve = ev["coverage_curve"]
+            ax.plot(curve["levels"], curve["coverage"], marker, ms=3, color=f"C{i}", label=f"{name}: {label}")
     ax.set_xlabel("credibility level")
     ax.set_ylabel("fraction of true masses inside")
-    ax.set_title("calibration on held-out halos")
+    ax.set_title("coverage of central credible intervals")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIGURE, dpi=110)
-    print(f"wrote {FIGURE}")
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=110)
+    print(f"wrote {figure}")
 
 
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--estimators", default="msigma", help="comma-separated: msigma,cnn2d")
+    parser.add_argument("--catalog", default=None, help="HDF5 catalogue from save_catalog (else simulate)")
     parser.add_argument("--quick", action="store_true", help="small data, for a smoke run")
     parser.add_argument("--plot", action="store_true", help="write docs/_static/sbi/calibration.png")
     parser.add_argument("--cv", type=int, default=5)
@@ -196,24 +234,34 @@ def main(argv=None):
     args = parser.parse_args(argv)
     command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
     load_before = os.getloadavg()
-    train, test, data_info = load_data(args.quick, args.seed)
-    Xtr, ytr, gtr = train
-    Xte, yte, _ = test
-    print(f"data: {data_info['source']}; train {len(ytr)}, test {len(yte)}")
+    t0 = time.perf_counter()
+    calib, flat, test, data_info = load_data(args.catalog, args.quick, args.seed)
+    data_info["load_seconds"] = time.perf_counter() - t0
+    Xc, yc, gc = calib
+    print(f"data: {data_info['source']}; calibration {len(yc)}, held-out flat {len(flat[1])}, "
+          f"mass-function test {0 if test is None else len(test[1])}")
     plotted = {}
     for name in args.estimators.split(","):
-        est, desc = make_estimator(name, args.quick)
+        est, desc, featuriser = make_estimator(name, args.quick, args.seed)
+        t0 = time.perf_counter()
+        prepare = (lambda X: X) if featuriser is None else featuriser.fit(Xc).transform  # noqa: E731
+        Fc = prepare(Xc)
+        t_features = time.perf_counter() - t0
         sbi = SBICalibrator(est, cv=args.cv)
         t0 = time.perf_counter()
-        sbi.fit(Xtr, ytr, groups=gtr)
+        sbi.fit(Fc, yc, groups=gc)
         t_fit = time.perf_counter() - t0
-        metrics, arrays = evaluate(sbi, Xte, yte)
+        evaluations, arrays = {}, {}
+        for key, sample in (("heldout_flat_prior", flat), ("test_mass_function", test)):
+            if sample is not None:
+                evaluations[key], arrays[key] = evaluate(sbi, prepare(sample[0]), sample[1])
         out = {
             "benchmark": "SBICalibrator coverage and residuals on held-out halos",
-            "command": command, "estimator": desc, "sbi": {"cv": args.cv, "bandwidth": sbi.bandwidth,
-                                                           "grid_size": sbi.grid_size},
-            "data": data_info, "n_train": int(len(ytr)),
-            "fit_seconds_including_cv": t_fit, **metrics,
+            "command": command, "estimator": desc,
+            "sbi": {"cv": args.cv, "bandwidth": sbi.bandwidth, "grid_size": sbi.grid_size},
+            "data": data_info, "n_calibration": int(len(yc)),
+            "feature_seconds_calibration_set": t_features,
+            "fit_seconds_including_cv": t_fit, "evaluations": evaluations,
             "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                         "platform": platform.platform()},
@@ -222,11 +270,15 @@ def main(argv=None):
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"sbi_{name}{'_quick' if args.quick else ''}.json"
         path.write_text(json.dumps(out, indent=1))
-        print(f"{name}: coverage 68% {metrics['coverage_68']:.3f}, 95% {metrics['coverage_95']:.3f}, "
-              f"point std {metrics['residuals_point']['std']:.3f} dex, fit {t_fit:.1f} s -> {path}")
-        plotted[name] = (sbi, (Xte, yte), arrays)
+        for key, m in evaluations.items():
+            print(f"{name} [{key}]: coverage 68% {m['coverage_68']:.3f}, 95% {m['coverage_95']:.3f}, "
+                  f"point std {m['residuals_point']['std']:.3f} dex, posterior-median std "
+                  f"{m['residuals_posterior_median']['std']:.3f} dex")
+        print(f"{name}: fit {t_fit:.1f} s -> {path}")
+        plotted[name] = (sbi, arrays)
     if args.plot:
-        plot(plotted, FIGURE)
+        files = sorted(p for p in RESULTS.glob("sbi_*.json") if p.stem.endswith("_quick") == args.quick)
+        plot(plotted, files, FIGURE)
 
 
 if __name__ == "__main__":
