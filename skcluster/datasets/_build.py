@@ -106,27 +106,50 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
         test_fraction=test_fraction, test_mass_range=test_mass_range)
     rows = np.concatenate([train_plan["halo"], test_plan["halo"]]).astype(int)
     los = np.vstack([train_plan["los"], test_plan["los"]])
-    jobs = []
-    for r, box in enumerate(boxes):
-        sel = np.flatnonzero(realization[rows] == r)
-        jobs.append((sel, delayed(_observe_box)(box, local_row[rows[sel]], los[sel], box_size=box_size,
-                                                redshift=redshift, aperture=aperture, v_cut=v_cut,
-                                                cosmology=cosmology)))
-    results = Parallel(n_jobs=n_jobs)(job for _, job in _progress(jobs, progress, "observing"))
-    n_obs = len(rows)
+    n_obs, n_train = len(rows), len(train_plan["halo"])
+    target = train_plan["target"]
     X, X_pure, members = [None] * n_obs, [None] * n_obs, [None] * n_obs
-    for (sel, _), (c, p, m) in zip(jobs, results):
-        for j, i in enumerate(sel):
-            X[i], X_pure[i], members[i] = c[j], p[j], m[j]
-    richness = np.array([len(x) for x in X], dtype=int)
-    rich = richness >= n_min
+    observed = np.zeros(n_obs, bool)
+    # first round: all test observations and ~1.1 x target per training bin
+    todo = np.concatenate([np.flatnonzero(train_plan["rank"] < np.ceil(1.1 * target)),
+                           n_train + np.arange(n_obs - n_train)])
+    for round_ in range(4):
+        if len(todo) == 0:
+            break
+        jobs = []
+        for r, box in enumerate(boxes):
+            sel = todo[realization[rows[todo]] == r]
+            if len(sel):
+                jobs.append((sel, delayed(_observe_box)(
+                    box, local_row[rows[sel]], los[sel], box_size=box_size, redshift=redshift,
+                    aperture=aperture, v_cut=v_cut, cosmology=cosmology)))
+        desc = "observing" if round_ == 0 else f"observing (top-up {round_})"
+        results = Parallel(n_jobs=n_jobs)(job for _, job in _progress(jobs, progress, desc))
+        for (sel, _), (c, p, m) in zip(jobs, results):
+            for j, i in enumerate(sel):
+                X[i], X_pure[i], members[i] = c[j], p[j], m[j]
+        observed[todo] = True
+        # top up training bins that the richness cut left short
+        more = []
+        for b in np.unique(train_plan["bin"]):
+            in_bin = np.flatnonzero(train_plan["bin"] == b)
+            done = in_bin[observed[in_bin]]
+            n_pass = sum(len(X[i]) >= n_min for i in done)
+            left = in_bin[~observed[in_bin]]
+            if n_pass >= target or len(left) == 0:
+                continue
+            rate = max(n_pass / len(done), 0.05)
+            n_more = int(np.ceil(1.2 * (target - n_pass) / rate)) + 5
+            more.append(left[np.argsort(train_plan["rank"][left])][:n_more])
+        todo = np.concatenate(more) if more else np.zeros(0, int)
+    richness = np.array([len(x) if x is not None else -1 for x in X], dtype=int)
+    rich = observed & (richness >= n_min)
 
-    n_train = len(train_plan["halo"])
     keep_train = np.zeros(n_train, bool)
     for b in np.unique(train_plan["bin"]):
         in_bin = np.flatnonzero((train_plan["bin"] == b) & rich[:n_train])
         in_bin = in_bin[np.argsort(train_plan["rank"][in_bin])]
-        keep_train[in_bin[:train_plan["target"]]] = True
+        keep_train[in_bin[:target]] = True
     keep = np.concatenate([keep_train, rich[n_train:]])
     is_train = np.arange(n_obs) < n_train
 

@@ -16,11 +16,6 @@ from ..simulate._nfw import _random_rotations
 
 __all__ = ["plan_observations"]
 
-#: Abundant training bins observe this many times the target, so that enough
-#: observations survive the richness cut.
-OVERSAMPLE = 1.6
-
-
 def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=None,
                       train_density=10**-5.2, bin_width=0.1, max_los=60, test_fraction=0.1,
                       test_mass_range=(14.0, 15.0)):
@@ -50,7 +45,9 @@ def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=
     -------
     train, test : dict of ndarray
         ``halo`` (row in ``log_mass``), ``los`` (n, 3), ``bin`` (training
-        bin, -1 for test), ``rank`` (random order within the bin), ``target``
+        bin, -1 for test), ``rank`` (order of observation within the bin:
+        downsampled bins list every (halo, axis) pair in random order and are
+        observed by rank until ``target`` pass the richness cut), ``target``
         (per-bin target count, training only).
     """
     log_mass = np.asarray(log_mass, dtype=float)
@@ -76,14 +73,15 @@ def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=
     edges = np.arange(min_log_mass, hi + bin_width, bin_width)
     which = np.clip(np.searchsorted(edges, log_mass[pool], side="right") - 1, 0, len(edges) - 2)
     target = max(1, int(round(train_density * volume * bin_width)))
-    halo, los, bins, targets = [], [], [], []
+    halo, los, bins, ranks = [], [], [], []
     for b in range(len(edges) - 1):
         members = pool[which == b]
         if len(members) == 0:
             continue
         if 3 * len(members) >= target:
-            n_take = min(3 * len(members), int(np.ceil(OVERSAMPLE * target)))
-            pick = rng.choice(3 * len(members), size=n_take, replace=False)
+            # every (halo, axis) pair, in random order: observed by rank until
+            # the target survives the richness cut
+            pick = rng.permutation(3 * len(members))
             halo.append(members[pick // 3])
             los.append(axes[pick % 3])
         else:
@@ -98,13 +96,13 @@ def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=
                 los.append(np.vstack([axes, extra]))
         count = len(halo[-1]) if 3 * len(members) >= target else int(per.sum())
         bins.append(np.full(count, b))
-        targets.append(target)
+        ranks.append(np.arange(count))
+    rank = np.concatenate(ranks) if ranks else np.zeros(0, int)
     if halo:
         halo = np.concatenate(halo)
         los = np.vstack(los)
         bins = np.concatenate(bins)
     else:
         halo, los, bins = np.zeros(0, int), np.zeros((0, 3)), np.zeros(0, int)
-    train = {"halo": halo, "los": los, "bin": bins, "rank": rng.random(len(halo)), "target": target,
-             "edges": edges}
+    train = {"halo": halo, "los": los, "bin": bins, "rank": rank, "target": target, "edges": edges}
     return train, test

@@ -76,16 +76,29 @@ class LinearField:
         self.delta_k *= amp
         self.kmag = kmag
 
-    def smoothed(self, radius):
+    def smoothed(self, radius, coarsen=1):
         """Real-space overdensity smoothed with a top hat of comoving ``radius`` [h^-1 Mpc].
 
-        ``radius <= 0`` returns the field at the grid resolution.
+        ``radius <= 0`` returns the field at the grid resolution. ``coarsen``
+        (a power of 2 dividing the grid) returns it on a grid ``coarsen``
+        times coarser, keeping only the modes that grid resolves: enough once
+        the top hat has removed the small scales, and ``coarsen**3`` times cheaper.
         """
-        if radius > 0:
-            field_k = self.delta_k * _tophat(self.kmag * np.float32(radius))
+        field_k = self.delta_k
+        n = self.n_grid
+        if coarsen > 1:
+            m = n // coarsen
+            if m * coarsen != n or m % 2:
+                raise ValueError(f"coarsen={coarsen} must divide the grid ({n}) into an even size.")
+            keep = np.r_[0:m // 2, n - m // 2:n]
+            field_k = field_k[keep][:, keep][:, :, : m // 2 + 1] / np.float32(coarsen**3)
+            kmag = self.kmag[keep][:, keep][:, :, : m // 2 + 1]
+            n = m
         else:
-            field_k = self.delta_k
-        return sfft.irfftn(field_k, s=(self.n_grid,) * 3, workers=self.workers)
+            kmag = self.kmag
+        if radius > 0:
+            field_k = field_k * _tophat(kmag * np.float32(radius))
+        return sfft.irfftn(field_k, s=(n,) * 3, workers=self.workers)
 
     def velocity(self, factor):
         """Linear peculiar velocity [km/s] on the grid, shape (3, n, n, n).

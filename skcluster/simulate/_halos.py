@@ -130,13 +130,20 @@ def make_halo_box(model, *, box_size, rng, cell_size=2.0, n_grid=None, log_mass_
         b = float(np.average(model.bias[sel], weights=weights_mf))
         lm_mean = float(np.average(model.log_mass[sel], weights=weights_mf))
         radius = float(model.lagrangian_radius(lm_mean))
-        delta = field.smoothed(radius if radius > cell else 0.0).ravel()
+        # coarser sampling grid once the smoothing scale spans several cells
+        coarsen = 1
+        while coarsen < 8 and 2 * coarsen * cell <= radius and n_grid % (4 * coarsen) == 0:
+            coarsen *= 2
+        delta = field.smoothed(radius if radius > cell else 0.0, coarsen=coarsen).ravel()
         var = float(delta.var())
         w = np.exp(np.float32(b) * delta - np.float32(0.5 * b * b * var))
         del delta
-        cells = _sample_cells(w, n, rng)
-        parts["cells"].append(cells)
-        parts["log_mass"].append(model.sample_masses(lo, up, len(cells), rng))
+        coarse = _sample_cells(w, n, rng)
+        m = n_grid // coarsen
+        ijk = np.column_stack(np.unravel_index(coarse, (m,) * 3)) * coarsen
+        ijk += rng.integers(0, coarsen, size=ijk.shape)
+        parts["cells"].append(np.ravel_multi_index(ijk.T, (n_grid,) * 3))
+        parts["log_mass"].append(model.sample_masses(lo, up, len(coarse), rng))
     cells = np.concatenate(parts["cells"]) if parts["cells"] else np.zeros(0, dtype=np.int64)
     log_mass = np.concatenate(parts["log_mass"]) if parts["log_mass"] else np.zeros(0)
     ijk = np.column_stack(np.unravel_index(cells, (n_grid,) * 3))

@@ -183,6 +183,9 @@ class HaloModel:
             d_lo = cc.growthFactor(1.0 / (a * np.exp(-da)) - 1.0)
             self.growth_rate = float(np.log(d_hi / d_lo) / (2 * da))
             self.omega_m = float(cc.Om0)
+        dens = self.dn_dlog10m
+        self._cumulative = np.concatenate(
+            [[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(self.log_mass))])
         self.rho_mean = RHO_CRIT0 * self.omega_m  # comoving
         self.rho_crit = RHO_CRIT0 * self.efunc**2  # physical, at z
 
@@ -198,10 +201,8 @@ class HaloModel:
     def number_density(self, log_mass_min, log_mass_max=None):
         """Number density [h^3 Mpc^-3] of halos with log10 M200c in [min, max)."""
         hi = self.log_mass[-1] if log_mass_max is None else log_mass_max
-        sel = (self.log_mass >= log_mass_min - 1e-9) & (self.log_mass <= hi + 1e-9)
-        if sel.sum() < 2:
-            return 0.0
-        return float(np.trapezoid(self.dn_dlog10m[sel], self.log_mass[sel]))
+        c_lo, c_hi = np.interp([log_mass_min, hi], self.log_mass, self._cumulative)
+        return float(max(c_hi - c_lo, 0.0))
 
     def interp(self, name, log_mass):
         """Tabulated ``bias`` or ``concentration`` at ``log_mass`` (linear interpolation)."""
@@ -221,10 +222,6 @@ class HaloModel:
 
     def sample_masses(self, log_mass_min, log_mass_max, size, rng):
         """Draw log10 M200c from the mass function restricted to [min, max)."""
-        sel = (self.log_mass >= log_mass_min - 0.011) & (self.log_mass <= log_mass_max + 0.011)
-        lm = self.log_mass[sel]
-        dens = self.dn_dlog10m[sel]
-        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(lm))])
-        c_lo, c_hi = np.interp([log_mass_min, log_mass_max], lm, cdf)
+        c_lo, c_hi = np.interp([log_mass_min, log_mass_max], self.log_mass, self._cumulative)
         u = rng.uniform(c_lo, c_hi, size=size)
-        return np.interp(u, cdf, lm)
+        return np.interp(u, self._cumulative, self.log_mass)
