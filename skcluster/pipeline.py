@@ -29,7 +29,7 @@ def _final_has(name):
 
 
 class Pipeline(_SkPipeline):
-    """scikit-learn Pipeline that also forwards the probabilistic API.
+    """A scikit-learn Pipeline that also forwards the probabilistic API.
 
     Same parameters and behaviour as :class:`sklearn.pipeline.Pipeline`; in
     addition, when the last step has ``predict_quantiles``,
@@ -129,6 +129,7 @@ def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
     Returns
     -------
     Pipeline
+        The skcluster :class:`Pipeline` of the steps.
 
     Examples
     --------

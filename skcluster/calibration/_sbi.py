@@ -226,6 +226,7 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         Returns
         -------
         self : SBICalibrator
+            The calibrated estimator.
         """
         y = column_or_1d(y, dtype=np.float64, warn=True)
         n = _num_samples(X)
@@ -322,7 +323,7 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         d : array-like of shape (m,)
             Point predictions, log10 M200c [h^-1 Msun], inside ``prediction_range_``.
         log_mass : array-like of shape (m,)
-            log10 M200c [h^-1 Msun].
+            Masses as log10 M200c [h^-1 Msun].
 
         Returns
         -------

@@ -128,8 +128,10 @@ class PosteriorMixin:
     the bases (``class Est(PosteriorMixin, RegressorMixin, BaseEstimator)``)
     so its ``predict`` is used.
 
-    Conventions
-    -----------
+    Notes
+    -----
+    Conventions of the return shapes:
+
     * ``predict_interval`` with a scalar ``confidence_level`` returns shape
       (n, 2); with a sequence of k levels it returns (n, 2, k). Intervals are
       central (equal-tailed): ``[q((1-c)/2), q((1+c)/2)]``.
