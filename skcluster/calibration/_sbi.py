@@ -92,7 +92,9 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
 
         * int: number of folds; :class:`~sklearn.model_selection.GroupKFold`
           when ``groups`` (halo ids) are passed to ``fit``, otherwise
-          :class:`~sklearn.model_selection.KFold`. Always pass ``groups``
+          :class:`~sklearn.model_selection.KFold` (unshuffled: if the
+          clusters are sorted by mass, pass ``KFold(cv, shuffle=True)``
+          instead, or each fold misses a mass range). Always pass ``groups``
           for mock catalogues with several lines of sight per halo: without
           them the same halo is in training and calibration folds and the
           posteriors come out too narrow.
