@@ -15,8 +15,9 @@ Each timing is the best of ``--repeats`` runs of wall-clock time; process CPU
 time of the same run is also reported (on a shared machine wall time is
 inflated by other jobs: compare the load averages). Then the streaming mode
 (``iter_transform``) produces 3-D images of ``--stream`` clusters chunk by
-chunk into a ``numpy.memmap``, with peak traced memory (tracemalloc) and
-peak RSS reported.
+chunk (dropped after use) and of ``--stream-disk`` clusters into a
+``numpy.memmap``, each in a fresh process, with peak traced memory
+(tracemalloc) and peak RSS reported.
 
 Run from the repository root::
 
@@ -28,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,40 +103,57 @@ def bench_kind(kind, X, n_fast, n_full, n_scipy, repeats):
     return row
 
 
-def bench_stream(X, chunk_size, n_jobs, to_disk):
-    """Stream 3-D images through iter_transform; report time and peak memory."""
+def bench_stream(n_clusters, chunk_size, n_jobs, sink):
+    """Stream 3-D images through iter_transform in this process; time and memory.
+
+    Run it in a fresh process (``--stream-worker``) so that the peak RSS is
+    the streaming run's own. ``sink`` is 'memmap' (write every chunk to a
+    ``numpy.memmap`` on disk; its page cache counts in RSS as file-backed
+    pages) or 'none' (drop the chunks: the memory of the transformer alone).
+    """
+    X, _, _ = make_toy_clusters(n_clusters, n_galaxies=(50, 70), interloper_fraction=0.2,
+                                random_state=1)
+    rss_inputs = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kde = PhaseSpaceKDE(coords="xyv", n_jobs=n_jobs).fit(X[:1])
     image_mb = 4 * np.prod(kde.image_shape_) / 2**20
     tmpdir = tempfile.mkdtemp()
     path = os.path.join(tmpdir, "images.npy")
-    if to_disk:
-        sink = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                         shape=(len(X), *kde.image_shape_))
-    check_clusters(X, min_galaxies=1)  # warm up, outside the traced peak
+    out = None
+    if sink == "memmap":
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                        shape=(len(X), *kde.image_shape_))
     tracemalloc.start()
     t0 = time.perf_counter()
-    checksum = 0.0
+    total = 0.0
     for index, images in kde.iter_transform(X, chunk_size=chunk_size):
-        if to_disk:
-            sink[index] = images
-        checksum += float(images[:, 25, 25, 25].sum())
+        if out is not None:
+            out[index] = images
+        total += float(images.sum())
     elapsed = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    if to_disk:
-        sink.flush()
-        del sink
+    if out is not None:
+        out.flush()
+        del out
         os.remove(path)
     os.rmdir(tmpdir)
+    assert abs(total - len(X)) < 1e-3 * len(X)
     return {
-        "n_clusters": len(X), "chunk_size": chunk_size, "n_jobs": n_jobs,
-        "written_to_memmap": to_disk,
+        "n_clusters": len(X), "chunk_size": chunk_size, "n_jobs": n_jobs, "sink": sink,
         "seconds": elapsed, "us_per_cluster": 1e6 * elapsed / len(X),
         "peak_traced_MB": peak / 2**20,
         "one_chunk_of_images_MB": chunk_size * image_mb,
         "all_images_in_memory_would_be_MB": len(X) * image_mb,
-        "peak_rss_MB_whole_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_MB_after_making_inputs": rss_inputs,
+        "peak_rss_MB_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def run_stream_subprocess(n_clusters, chunk_size, n_jobs, sink):
+    cmd = [sys.executable, os.path.abspath(__file__), "--stream-worker",
+           f"{n_clusters},{chunk_size},{n_jobs},{sink}"]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -142,13 +161,21 @@ def main(argv=None):
     parser.add_argument("--n-fast", type=int, default=2000, help="clusters timed for 1D/2D")
     parser.add_argument("--n-fast-3d", type=int, default=200, help="clusters timed for 3D")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--stream", type=int, default=4000, help="clusters streamed in 3D")
+    parser.add_argument("--stream", type=int, default=20000,
+                        help="clusters streamed in 3D without storing them")
+    parser.add_argument("--stream-disk", type=int, default=2000,
+                        help="clusters streamed in 3D into a memmap on disk")
+    parser.add_argument("--stream-worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--chunk-size", type=int, default=64)
     parser.add_argument("--kinds", default="1D,2D,3D")
     parser.add_argument("--out", default=None, help="JSON file for the results")
     args = parser.parse_args(argv)
+    if args.stream_worker:
+        n, chunk, jobs, sink = args.stream_worker.split(",")
+        print(json.dumps(bench_stream(int(n), int(chunk), int(jobs), sink)))
+        return
 
-    X, _, _ = make_toy_clusters(max(args.n_fast, args.stream), n_galaxies=(50, 70),
+    X, _, _ = make_toy_clusters(args.n_fast, n_galaxies=(50, 70),
                                 interloper_fraction=0.2, random_state=0)
     n_gal = np.array([len(c) for c in X])
     result = {
@@ -168,9 +195,11 @@ def main(argv=None):
         result["kinds"].append(row)
         print(json.dumps({k: row[k] for k in ("kind", "best_product_transform_wall_us",
                                               "speedup_vs_scipy", "meets_target")}), flush=True)
-    if args.stream:
-        result["stream"] = [bench_stream(X[:args.stream], args.chunk_size, 2, to_disk=True)]
-        print(json.dumps(result["stream"][-1]), flush=True)
+    result["stream"] = []
+    for n, sink in ((args.stream, "none"), (args.stream_disk, "memmap")):
+        if n:
+            result["stream"].append(run_stream_subprocess(n, args.chunk_size, 2, sink))
+            print(json.dumps(result["stream"][-1]), flush=True)
     result["load_average_after"] = os.getloadavg()
     text = json.dumps(result, indent=2)
     if args.out:
