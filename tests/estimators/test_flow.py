@@ -238,3 +238,22 @@ def test_input_errors():
         flow.predict_interval(X, 68)
     with pytest.raises(ValueError, match="features"):
         flow.predict(np.zeros((3, 5)))
+
+
+def test_pipeline_with_phase_space_images_exposes_the_posterior_api():
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from skcluster import PhaseSpaceKDE
+    from skcluster.pipeline import make_pipeline
+    from skcluster.testing import make_toy_clusters
+
+    X, y, groups = make_toy_clusters(60, interloper_fraction=0.2, random_state=0)
+    pipe = make_pipeline(PhaseSpaceKDE(coords="rv", grid_shape=(8, 8)),
+                         FlowRegressor(hidden_layer_sizes=(8,), learning_rate=1e-2, epochs=2, random_state=0))
+    pipe.fit(X, y)
+    assert pipe[-1].n_features_in_ == 64  # (n, 8, 8) images flattened
+    assert pipe.predict_interval(X[:4], [0.68, 0.95]).shape == (4, 2, 2)
+    assert pipe.sample(X[:4], n_samples=3, random_state=0).shape == (3, 4)
+    assert pipe.log_prob(X[:4], y[:4]).shape == (4,)
+    scores = cross_val_score(pipe, X, y, groups=groups, cv=GroupKFold(2), scoring=log_prob_scorer)
+    assert np.all(np.isfinite(scores))
