@@ -1,18 +1,25 @@
-"""Mock cluster catalogues: the built-in simulator and a builder for your own simulation.
+"""Data sets: the built-in mock catalogue, a builder for your own simulation, and real cluster fields.
 
 Projected positions comoving h^-1 Mpc, velocities km/s, masses log10 M200c [h^-1 Msun].
 """
 
+# Real fields shipped with the package (lead's module; keep these lines when adding the mock catalogue).
+from ._fields import FIELDS, load_field, read_field
+
+# Mock catalogues (issue 3).
 from ._build import build_catalog
 from ._catalog import ClusterSample, MockCatalog, load_catalog, save_catalog
 from ._mock import TINY_MOCK_PARAMS, make_mock_catalog
 
 __all__ = [
+    "FIELDS",
     "ClusterSample",
     "MockCatalog",
     "TINY_MOCK_PARAMS",
     "build_catalog",
     "load_catalog",
+    "load_field",
     "make_mock_catalog",
+    "read_field",
     "save_catalog",
 ]

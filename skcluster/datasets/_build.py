@@ -124,7 +124,7 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
                     box, local_row[rows[sel]], los[sel], box_size=box_size, redshift=redshift,
                     aperture=aperture, v_cut=v_cut, cosmology=cosmology)))
         desc = "observing" if round_ == 0 else f"observing (top-up {round_})"
-        results = Parallel(n_jobs=n_jobs)(job for _, job in _progress(jobs, progress, desc))
+        results = run_parallel([job for _, job in jobs], n_jobs, progress, desc)
         for (sel, _), (c, p, m) in zip(jobs, results):
             for j, i in enumerate(sel):
                 X[i], X_pure[i], members[i] = c[j], p[j], m[j]
@@ -170,14 +170,16 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
                        params=params, DESCR=descr)
 
 
-def _progress(items, progress, desc):
+def run_parallel(tasks, n_jobs, progress, desc):
+    """Run joblib tasks in order, with a tqdm bar over completed tasks when ``progress``."""
     if not progress:
-        return items
+        return Parallel(n_jobs=n_jobs)(tasks)
     try:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm is optional
         raise ImportError("progress=True needs tqdm: pip install tqdm.") from None
-    return tqdm(items, desc=desc)
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    return list(tqdm(results, total=len(tasks), desc=desc))
 
 
 def _column(table, name, what):

@@ -7,11 +7,11 @@ import numbers
 from functools import lru_cache
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.utils import check_random_state
 
 from ..simulate import HaloModel, Zheng07HOD, make_halo_box, populate_halos
-from ._build import _check_positive, _progress, assemble_catalog, check_sampling_params
+from ._build import _check_positive, assemble_catalog, check_sampling_params, run_parallel
 
 __all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS"]
 
@@ -210,7 +210,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
                                     concentration_scatter=concentration_scatter, anisotropy=anisotropy,
                                     velocity_bias=velocity_bias, triaxial=triaxial, workers=fft_workers)
              for r in range(n_realizations)]
-    boxes = Parallel(n_jobs=n_jobs)(_progress(tasks, progress, "simulating boxes"))
+    boxes = run_parallel(tasks, n_jobs, progress, "simulating boxes")
     offset = 0
     for box in boxes:
         n = len(box["halos"]["log_mass"])

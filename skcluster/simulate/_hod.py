@@ -54,7 +54,7 @@ class Zheng07HOD:
     >>> from skcluster.simulate import Zheng07HOD
     >>> hod = Zheng07HOD.from_threshold(-20.0)
     >>> round(float(hod.mean_centrals(12.02)), 2), round(float(hod.mean_satellites(15.0)), 1)
-    (0.5, 50.8)
+    (0.5, 61.8)
     """
 
     def __init__(self, log_m_min=11.60, sigma_log_m=0.26, log_m0=11.49, log_m1=12.83, alpha=1.02):

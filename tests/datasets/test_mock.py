@@ -72,7 +72,8 @@ def test_n_jobs_does_not_change_result(tiny):
     np.testing.assert_array_equal(par.test.richness, tiny.test.richness)
 
 
-def test_options_run_and_progress(capsys):
+def test_options_run_and_progress():
+    pytest.importorskip("tqdm")
     params = {**TINY_MOCK_PARAMS, "anisotropy": 0.3, "triaxial": True, "hod": {"log_m_min": 12.0,
               "sigma_log_m": 0.26, "log_m0": 11.4, "log_m1": 13.3, "alpha": 1.06}}
     cat = make_mock_catalog(**params, random_state=0, progress=True)
