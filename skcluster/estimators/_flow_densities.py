@@ -36,6 +36,8 @@ LOG_SCALE_BOUNDS = (-7.0, 5.0)
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 #: Bisection steps used to invert mixture CDFs (the bracket shrinks by 2^-k).
 _BISECTION_STEPS = 80
+#: Largest (rows x grid x components) temporary array of mixture evaluations.
+_MAX_CHUNK_ELEMENTS = 2**22
 
 
 def _normal_logpdf(u):
@@ -165,18 +167,35 @@ class GaussianMixture:
         scale = np.exp(np.clip(theta[:, 2 * K:], *LOG_SCALE_BOUNDS))
         return log_w, mu, scale
 
-    def log_prob(self, t, theta):
-        """Log density at ``t`` of shape (n, G) -> (n, G)."""
+    def _chunked(self, func, t, theta):
+        """Apply ``func(t_rows, log_w, mu, scale)`` over row chunks to bound memory."""
         log_w, mu, scale = self.components(theta)
+        t = np.asarray(t, dtype=float)
+        out = np.empty(t.shape)
+        step = max(1, _MAX_CHUNK_ELEMENTS // max(1, t.shape[1] * self.n_components))
+        for i in range(0, len(t), step):
+            sl = slice(i, i + step)
+            out[sl] = func(t[sl], log_w[sl], mu[sl], scale[sl])
+        return out
+
+    @staticmethod
+    def _log_prob_rows(t, log_w, mu, scale):
         u = (t[:, :, None] - mu[:, None, :]) / scale[:, None, :]
         comp = log_w[:, None, :] + _normal_logpdf(u) - np.log(scale)[:, None, :]
         return logsumexp(comp, axis=2)
 
-    def cdf(self, t, theta):
-        """Cumulative distribution at ``t`` of shape (n, G) -> (n, G)."""
-        log_w, mu, scale = self.components(theta)
+    @staticmethod
+    def _cdf_rows(t, log_w, mu, scale):
         u = (t[:, :, None] - mu[:, None, :]) / scale[:, None, :]
         return np.sum(np.exp(log_w)[:, None, :] * ndtr(u), axis=2)
+
+    def log_prob(self, t, theta):
+        """Log density at ``t`` of shape (n, G) -> (n, G)."""
+        return self._chunked(self._log_prob_rows, t, theta)
+
+    def cdf(self, t, theta):
+        """Cumulative distribution at ``t`` of shape (n, G) -> (n, G)."""
+        return self._chunked(self._cdf_rows, t, theta)
 
     def quantile(self, q, theta):
         """Quantiles ``q`` of shape (Q,) -> (n, Q), by bisection of the CDF."""
