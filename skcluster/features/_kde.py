@@ -1,6 +1,5 @@
 """PhaseSpaceKDE: kernel density images of clusters in projected phase space."""
 
-import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,11 +7,10 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 
 from ..validation import check_clusters
-from ._kernels import (full_image, full_kernel_covariance, product_bandwidths, product_images,
-                       truncation)
+from ._kernels import (blas_controller, count_on_grid, full_image, full_kernel_covariance,
+                       product_bandwidths, product_images, stack_coordinates, truncation)
 
 __all__ = ["PhaseSpaceKDE"]
 
@@ -27,27 +25,6 @@ AXIS_UNITS = {"x_proj": "h^-1 Mpc", "y_proj": "h^-1 Mpc", "R_proj": "h^-1 Mpc", 
 #: ``batch_size`` is None.
 _AUTO_BATCH_VALUES = 2**20
 _AUTO_BATCH_FACTORS = 2**18
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    """Threadpool controller, built once: inspecting the loaded libraries takes ~1 ms."""
-    return ThreadpoolController()
-
-
-def _stack(clusters, coords):
-    """Galaxy coordinates of all clusters, concatenated, in the image's axis order.
-
-    Returns the segment offsets (n_clusters + 1,) and an (n_total, d) array.
-    """
-    offsets = np.zeros(len(clusters) + 1, dtype=np.intp)
-    np.cumsum([len(c) for c in clusters], out=offsets[1:])
-    stacked = np.concatenate(clusters)
-    if coords == "v":
-        return offsets, stacked[:, 2:3]
-    if coords == "rv":
-        return offsets, np.column_stack([np.hypot(stacked[:, 0], stacked[:, 1]), stacked[:, 2]])
-    return offsets, stacked
 
 
 class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
@@ -244,7 +221,30 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         self : PhaseSpaceKDE
             The fitted transformer.
         """
-        check_clusters(X, min_galaxies=1)
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit, then return the images of ``X`` (validating ``X`` once).
+
+        Parameters
+        ----------
+        X : list of array-like of shape (n_galaxies, 3)
+            Clusters (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        images : ndarray of shape (n_clusters, ...)
+            As :meth:`transform` returns them.
+        """
+        return self._transform_clusters(self._fit(X))
+
+    def _fit(self, X):
+        """Validate ``X``, lay out the grid; return the validated clusters."""
+        clusters = check_clusters(X, min_galaxies=1)
         shape = self._resolve_grid_shape()
         self.aperture_ = float(DEFAULT_APERTURE[self.coords] if self.aperture is None
                                else self.aperture)
@@ -254,7 +254,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         self.axis_units_ = tuple(AXIS_UNITS[name] for name in self.axis_names_)
         self.image_shape_ = shape
         self.grid_ = tuple(np.linspace(*extents[name], n) for name, n in zip(self.axis_names_, shape))
-        return self
+        return clusters
 
     def _plan(self):
         """Per-call constants: kernel floor, grid bounds, factor cutoff."""
@@ -267,7 +267,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
 
     def _fill(self, clusters, out, first_index, plan):
         """Images of ``clusters`` (already validated), normalised, into ``out``."""
-        offsets, stacked = _stack(clusters, self.coords)
+        offsets, stacked = stack_coordinates(clusters, self.coords)
         if self.covariance == "product" or self.coords == "v":
             counts = np.diff(offsets)
             widths = product_bandwidths(stacked, offsets, self.bandwidth, plan["floor"])
@@ -292,10 +292,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
 
     def _check_reaches_grid(self, points, offsets, per_galaxy, first_index, plan):
         """Raise if no galaxy of a cluster has its kernel above the floor on the grid."""
-        gap = np.maximum(np.maximum(plan["lo"] - points, points - plan["hi"]), 0.0)
-        gap /= per_galaxy
-        reaches = np.all(0.5 * gap * gap < -plan["cutoff"], axis=1)
-        hit = np.add.reduceat(reaches, offsets[:-1], dtype=np.intp)
+        hit = count_on_grid(points, offsets, per_galaxy, plan["lo"], plan["hi"], plan["cutoff"])
         if not np.all(hit):
             self._raise_zero_image(first_index + np.flatnonzero(hit == 0)[0])
 
@@ -342,7 +339,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         bounds = [(s, min(s + size, len(clusters))) for s in range(0, len(clusters), size)]
         n_jobs = min(effective_n_jobs(self.n_jobs), len(bounds))
         plan = self._plan()
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with blas_controller().limit(limits=1, user_api="blas"):
             if n_jobs == 1:
                 for s, e in bounds:
                     self._fill(clusters[s:e], out[s:e], start + s, plan)
@@ -372,7 +369,9 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             For many 3-D images use :meth:`iter_transform` or
             :meth:`transform_to` instead (50**3 float32 is 0.5 MB per cluster).
         """
-        clusters = self._check_input(X)
+        return self._transform_clusters(self._check_input(X))
+
+    def _transform_clusters(self, clusters):
         out = np.empty((len(clusters), *self.image_shape_), dtype=self.dtype)
         self._compute(clusters, out, 0)
         return self._shape_out(out)
@@ -477,7 +476,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             covariance's diagonal.
         """
         clusters = self._check_input(X)
-        offsets, stacked = _stack(clusters, self.coords)
+        offsets, stacked = stack_coordinates(clusters, self.coords)
         floor = self._plan()["floor"]
         if self.covariance == "product" or self.coords == "v":
             return product_bandwidths(stacked, offsets, self.bandwidth, floor)

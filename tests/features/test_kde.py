@@ -340,3 +340,13 @@ def test_threads_are_used_even_under_a_process_backend():
     with parallel_config(backend="loky"):
         got = PhaseSpaceKDE(n_jobs=2, batch_size=2).fit(X).transform(X)
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)
+
+
+def test_fit_transform_equals_fit_then_transform():
+    X, _, _ = _clusters(4, seed=15)
+    kde = PhaseSpaceKDE(coords="v", bandwidth=0.15)
+    np.testing.assert_array_equal(kde.fit_transform(X), PhaseSpaceKDE(coords="v", bandwidth=0.15)
+                                  .fit(X).transform(X))
+    assert kde.image_shape_ == (48,)
+    with pytest.raises(ValueError, match="bandwidth"):
+        PhaseSpaceKDE(bandwidth=-1.0).fit_transform(X)
