@@ -1,5 +1,6 @@
 """PhaseSpaceKDE: kernel density images of clusters in projected phase space."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..exceptions import SkclusterWarning
 from ..validation import check_clusters
 from ._kernels import (blas_controller, count_on_grid, full_image, full_kernel_covariance,
                        product_bandwidths, product_images, stack_coordinates, truncation)
@@ -21,6 +23,8 @@ DEFAULT_GRID_SHAPE = {"v": (48,), "rv": (48, 48), "xyv": (50, 50, 50)}
 DEFAULT_APERTURE = {"v": 1.6, "rv": 1.6, "xyv": 4.0}
 AXIS_NAMES = {"v": ("v_los",), "rv": ("R_proj", "v_los"), "xyv": ("x_proj", "y_proj", "v_los")}
 AXIS_UNITS = {"x_proj": "h^-1 Mpc", "y_proj": "h^-1 Mpc", "R_proj": "h^-1 Mpc", "v_los": "km/s"}
+#: Output size [bytes] above which ``transform`` suggests the streaming methods.
+LARGE_OUTPUT_BYTES = 2**31
 #: Largest number of output values and of 1-D kernel values per batch when
 #: ``batch_size`` is None.
 _AUTO_BATCH_VALUES = 2**20
@@ -369,7 +373,19 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             For many 3-D images use :meth:`iter_transform` or
             :meth:`transform_to` instead (50**3 float32 is 0.5 MB per cluster).
         """
-        return self._transform_clusters(self._check_input(X))
+        clusters = self._check_input(X)
+        self._warn_if_large(len(clusters))
+        return self._transform_clusters(clusters)
+
+    def _warn_if_large(self, n):
+        size = n * int(np.prod(self.image_shape_)) * np.dtype(self.dtype).itemsize
+        if size > LARGE_OUTPUT_BYTES:
+            warnings.warn(
+                f"transform will hold {n} images of shape {self.image_shape_} in memory "
+                f"({size / 2**30:.1f} GiB). Use iter_transform or transform_to (e.g. into a "
+                "numpy.memmap or an h5py dataset) to keep memory bounded.",
+                SkclusterWarning, stacklevel=4,  # user -> sklearn output wrapper -> transform
+            )
 
     def _transform_clusters(self, clusters):
         out = np.empty((len(clusters), *self.image_shape_), dtype=self.dtype)

@@ -350,3 +350,13 @@ def test_fit_transform_equals_fit_then_transform():
     assert kde.image_shape_ == (48,)
     with pytest.raises(ValueError, match="bandwidth"):
         PhaseSpaceKDE(bandwidth=-1.0).fit_transform(X)
+
+
+def test_transform_warns_before_holding_huge_outputs(monkeypatch):
+    from skcluster.exceptions import SkclusterWarning
+    from skcluster.features import _kde
+    X, _, _ = _clusters(3, seed=16)
+    kde = PhaseSpaceKDE(coords="xyv", grid_shape=8).fit(X)
+    monkeypatch.setattr(_kde, "LARGE_OUTPUT_BYTES", 1000)
+    with pytest.warns(SkclusterWarning, match="iter_transform"):
+        kde.transform(X)
