@@ -360,3 +360,23 @@ def test_transform_warns_before_holding_huge_outputs(monkeypatch):
     monkeypatch.setattr(_kde, "LARGE_OUTPUT_BYTES", 1000)
     with pytest.warns(SkclusterWarning, match="iter_transform"):
         kde.transform(X)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("coords", ["rv", "xyv"])
+def test_full_matches_scipy_on_the_paper_grids(coords):
+    X, _, _ = make_toy_clusters(3, n_galaxies=(50, 70), interloper_fraction=0.2, random_state=17)
+    kde = PhaseSpaceKDE(coords=coords, covariance="full", dtype="float64",
+                        bandwidth={"rv": 0.25, "xyv": 0.175}[coords]).fit(X)
+    for cluster, image in zip(X, kde.transform(X)):
+        np.testing.assert_allclose(image, _scipy_full(cluster, kde), rtol=SCIPY_RTOL,
+                                   atol=TAIL_ATOL_64)
+
+
+@pytest.mark.slow
+def test_product_matches_brute_force_on_the_3d_paper_grid():
+    X, _, _ = make_toy_clusters(2, n_galaxies=(50, 70), interloper_fraction=0.2, random_state=18)
+    kde = PhaseSpaceKDE(coords="xyv", min_bandwidth=0.0).fit(X)
+    for cluster, image in zip(X, kde.transform(X)):
+        np.testing.assert_allclose(image, _brute_product(cluster, kde), rtol=BRUTE_RTOL_32,
+                                   atol=TAIL_ATOL_32)
