@@ -31,6 +31,13 @@ TINY_MOCK_PARAMS = {
 }
 
 
+_DESCR = (
+    "Mock cluster observations from skcluster's built-in simulator: Tinker et al. (2008) halos in periodic "
+    "boxes clustered by a biased lognormal field, Zheng et al. (2007) galaxies on NFW profiles with Jeans "
+    "velocities, observed in cylinders (Ho et al. 2019). See params for every setting."
+)
+
+
 @lru_cache(maxsize=4)
 def _cached_model(cosmology, redshift, sigma8, n_s):
     return HaloModel(cosmology, redshift, sigma8=sigma8, n_s=n_s)
@@ -229,7 +236,8 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         "max_log_mass": max_log_mass, "train_density": train_density, "train_bin_width": train_bin_width,
         "max_los": max_los, "test_fraction": test_fraction,
         "test_mass_range": None if test_mass_range is None else list(test_mass_range),
-        "random_state": random_state if isinstance(random_state, (int, type(None))) else "instance",
+        "random_state": (int(random_state) if isinstance(random_state, numbers.Integral)
+                         else None if random_state is None else "RandomState instance"),
     }
     rng = np.random.default_rng(children[-1])
     catalog = assemble_catalog(
@@ -237,7 +245,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         aperture=aperture, v_cut=v_cut, n_min=n_min, min_log_mass=min_log_mass, max_log_mass=max_log_mass,
         train_density=train_density, train_bin_width=train_bin_width, max_los=max_los,
         test_fraction=test_fraction, test_mass_range=test_mass_range, n_jobs=n_jobs, progress=progress,
-        descr=make_mock_catalog.__doc__.split("\n\n")[1])
+        descr=_DESCR)
     if return_X_y:
         tr, te = catalog.train, catalog.test
         return tr.X, te.X, tr.y, te.y, tr.groups, te.groups

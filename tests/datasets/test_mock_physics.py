@@ -24,9 +24,9 @@ REDUCED = {"n_realizations": 1, "box_size": 300.0, "cell_size": 5.0, "min_log_ma
 
 def msigma_fit(X, y, efunc, log_mass_min):
     """OLS of log10 sigma (unbiased std of v_los) on log10(E(z) M / 1e15) above a mass cut."""
-    sigma = np.array([np.std(x[:, 2], ddof=1) for x in X])
     sel = y >= log_mass_min
-    slope, icpt = np.polyfit(np.log10(efunc * 10 ** y[sel] / 1e15), np.log10(sigma[sel]), 1)
+    sigma = np.array([np.std(x[:, 2], ddof=1) for x, s in zip(X, sel) if s])
+    slope, icpt = np.polyfit(np.log10(efunc * 10 ** y[sel] / 1e15), np.log10(sigma), 1)
     return 10**icpt, slope
 
 
