@@ -11,8 +11,9 @@ its k-th nearest neighbour in ``B``.
 
 All pairs are computed target-set by target-set: one query of *all* points
 of all query sets against each target set (a ``cKDTree``, or in one
-dimension an exact sorted-array search that costs two gathers per point),
-then one ``np.add.reduceat`` per target to sum the logarithms by query set.
+dimension an exact search over the queries sorted once, which costs a few
+array passes per target), then one ``np.bincount`` per target to sum the
+logarithms by query set.
 Chunks of target sets run in parallel with joblib.
 """
 
@@ -69,18 +70,43 @@ def _kth_nn_distance_1d(target, queries, k):
     return np.minimum(left, right)
 
 
-def _log_nn_sums(queries, starts, targets, k, min_dist):
-    """Sum of log k-NN distances of each query set (split at ``starts``) to each target."""
-    out = np.empty((len(starts), len(targets)))
-    one_d = queries.shape[1] == 1
-    q1 = queries[:, 0] if one_d else None
+def _kth_nn_distance_1d_sorted(target, queries, k):
+    """As :func:`_kth_nn_distance_1d` for *sorted* ``queries``: no binary search per query.
+
+    The window boundaries (``m + 2`` values) are located among the sorted
+    queries instead, and repeated over the queries between them.
+    """
+    y = np.sort(target)
+    centres = 0.5 * (y[: len(y) - k + 1] + y[k - 1:])
+    edges = np.searchsorted(queries, centres, side="left")
+    counts = np.diff(np.concatenate(([0], edges, [len(queries)])))
+    ypad = np.concatenate(([-np.inf], y, [np.inf]))
+    left = queries - np.repeat(ypad[: len(centres) + 1], counts)
+    right = np.repeat(ypad[k: k + len(centres) + 1], counts)
+    right -= queries
+    return np.minimum(left, right, out=left)
+
+
+def _log_nn_sums(queries, set_ids, n_sets, targets, k, min_dist):
+    """Sum of log k-NN distances of each query set to each target.
+
+    ``set_ids`` gives the query set of every row of ``queries``.
+    """
+    out = np.empty((n_sets, len(targets)))
+    if queries.shape[1] == 1:
+        order = np.argsort(queries[:, 0], kind="stable")
+        q_sorted = queries[order, 0]
+        ids_sorted = set_ids[order]
     for j, target in enumerate(targets):
-        if one_d:
-            dist = _kth_nn_distance_1d(target[:, 0], q1, k)
+        if queries.shape[1] == 1:
+            dist = _kth_nn_distance_1d_sorted(target[:, 0], q_sorted, k)
+            ids = ids_sorted
         else:
             dist = cKDTree(target).query(queries, k=[k])[0][:, 0]
+            ids = set_ids
         np.maximum(dist, min_dist, out=dist)
-        out[:, j] = np.add.reduceat(np.log(dist), starts)
+        np.log(dist, out=dist)
+        out[:, j] = np.bincount(ids, weights=dist, minlength=n_sets)
     return out
 
 
@@ -148,14 +174,15 @@ def kl_divergences(sets_a, sets_b=None, *, k=3, min_dist=DEFAULT_MIN_DIST, clip_
     n = np.array([len(a) for a in sets_a])
     m = np.array([len(b) for b in sets_b])
     queries = np.concatenate(sets_a)
-    starts = np.concatenate(([0], np.cumsum(n)[:-1]))
+    set_ids = np.repeat(np.arange(len(sets_a)), n)
     n_jobs_eff = effective_n_jobs(n_jobs)
     slices = _chunks(len(sets_b), 4 * n_jobs_eff if n_jobs_eff > 1 else 1)
     if len(slices) == 1:
-        parts = [_log_nn_sums(queries, starts, sets_b, k, min_dist)]
+        parts = [_log_nn_sums(queries, set_ids, len(sets_a), sets_b, k, min_dist)]
     else:
         parts = Parallel(n_jobs=n_jobs)(
-            delayed(_log_nn_sums)(queries, starts, sets_b[s], k, min_dist) for s in slices
+            delayed(_log_nn_sums)(queries, set_ids, len(sets_a), sets_b[s], k, min_dist)
+            for s in slices
         )
     log_nu = np.concatenate(parts, axis=1)
     log_rho = _mean_log_self_distance(sets_a, k, min_dist)
