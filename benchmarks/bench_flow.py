@@ -82,7 +82,8 @@ def make_flow(density, args):
     else:
         kw = dict(hidden_layer_sizes=(512, 64, 512), learning_rate=args.learning_rate, epochs=args.epochs,
                   early_stopping=args.patience)
-    return FlowRegressor(density=density, batch_size=100, random_state=args.seed, **kw)
+    return FlowRegressor(density=density, batch_size=100, feature_scaling=args.feature_scaling,
+                         random_state=args.seed, **kw)
 
 
 def residuals(y_true, y_pred):
@@ -139,7 +140,8 @@ def run_density(density, F, y, g, Ft, yt, args):
         t_fit = time.perf_counter() - t0
         m, s, iv, p, d, t_pred = predict_all(flow, F[held], y[held])
         median[held], std[held], intervals[held], pit[held], draws[:, held] = m, s, iv, p, d
-        folds.append({"fold": k, "n_fit": int(fit_idx.size), "n_val": int(val_idx.size), "n_eval": int(held.size),
+        folds.append({"fold": k, "n_fit": int(fit_idx.size), "n_val": int(val_idx.size),
+                      "n_eval": int(held.size),
                       "fit_seconds": t_fit, "epochs_run": int(flow.n_iter_),
                       "best_val_nll": float(np.min(flow.history_["val_loss"])),
                       "predict_seconds": t_pred, "predict_us_per_cluster": 1e6 * t_pred / held.size,
@@ -158,13 +160,15 @@ def run_density(density, F, y, g, Ft, yt, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--catalog", help="HDF5 catalogue from save_catalog (default: build the default mock)")
+    parser.add_argument("--catalog",
+                        help="HDF5 catalogue from save_catalog (default: build the default mock)")
     parser.add_argument("--quick", action="store_true", help="tiny mock, small network (smoke run)")
     parser.add_argument("--densities", nargs="+", default=["affine", "mixture"])
     parser.add_argument("--n-folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--feature-scaling", default="per_feature", choices=["per_feature", "global", "none"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "flow.json"))
     args = parser.parse_args(argv)
@@ -191,8 +195,9 @@ def main(argv=None):
                     "loadavg_start": os.getloadavg()},
         "data": info, "data_seconds": t_data,
         "features": repr(kde), "kde_seconds": t_kde,
-        "protocol": f"GroupKFold({args.n_folds}) by halo on the training sample; 10% of each fold's training "
-                    "halos for early stopping; out-of-fold posteriors evaluated; fold-0 model on the test sample",
+        "protocol": f"GroupKFold({args.n_folds}) by halo on the training sample; 10% of each fold's "
+                    "training halos for early stopping; out-of-fold posteriors evaluated; fold-0 model on "
+                    "the test sample",
         "densities": {},
     }
     for density in args.densities:
@@ -205,7 +210,8 @@ def main(argv=None):
         w = oof.get("14_15", {})
         print(f"{density}: eps std {oof['residuals']['std']:.3f} dex (14-15: "
               f"{w.get('residuals', {}).get('std', float('nan')):.3f}), coverage 68/95 "
-              f"{oof['coverage_68']:.3f}/{oof['coverage_95']:.3f}, fit {res['fit_seconds_total']:.0f} s total")
+              f"{oof['coverage_68']:.3f}/{oof['coverage_95']:.3f}, "
+              f"fit {res['fit_seconds_total']:.0f} s total")
     print(f"wrote {args.out}")
 
 

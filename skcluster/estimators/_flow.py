@@ -33,7 +33,8 @@ def _as_2d_features(X):
         lengths = {len(c) for c in X}
         if len(lengths) > 1:
             raise TypeError(
-                "FlowRegressor takes feature arrays of shape (n_clusters, *grid) or (n_clusters, n_features), "
+                "FlowRegressor takes feature arrays of shape (n_clusters, *grid) or "
+                "(n_clusters, n_features), "
                 "not a list of galaxy sets; put PhaseSpaceKDE before it, e.g. "
                 "make_pipeline(PhaseSpaceKDE(), FlowRegressor())."
             )
@@ -74,6 +75,11 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         Widths of the hidden layers of each MLP (the paper: 512, 64, 512).
     activation : str, default='tanh'
         Keras activation of the hidden layers (the paper: tanh).
+    feature_scaling : {'per_feature', 'global', 'none'}, default='per_feature'
+        Standardisation of the inputs learnt in ``fit``: each feature by its
+        own mean and standard deviation; all features by one mean and
+        standard deviation (keeps the relative pixel values of an image); or
+        none.
     epochs : int, default=100
         Maximum passes over the training data.
     batch_size : int, default=100
@@ -100,8 +106,9 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         Network from standardised features to density parameters.
     density_ : object
         The density family (see :mod:`skcluster.estimators._flow_densities`).
-    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,)
-        Feature standardisation.
+    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,) or float
+        Feature standardisation (floats for ``feature_scaling='global'``,
+        0 and 1 for 'none').
     y_mean_, y_scale_ : float
         Target standardisation [dex]: ``t = (log10 M - y_mean_) / y_scale_``.
     history_ : dict
@@ -139,11 +146,13 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         "n_blocks": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "activation": [str],
+        "feature_scaling": [StrOptions({"per_feature", "global", "none"})],
     }
 
     def __init__(self, *, density="mixture", n_components=5, n_blocks=3, hidden_layer_sizes=(512, 64, 512),
-                 activation="tanh", epochs=100, batch_size=100, learning_rate=1e-4, validation_fraction=0.1,
-                 early_stopping=10, warm_start=False, verbose=0, random_state=None):
+                 activation="tanh", feature_scaling="per_feature", epochs=100, batch_size=100,
+                 learning_rate=1e-4, validation_fraction=0.1, early_stopping=10, warm_start=False, verbose=0,
+                 random_state=None):
         super().__init__(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          warm_start=warm_start, verbose=verbose, random_state=random_state)
@@ -152,13 +161,18 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         self.n_blocks = n_blocks
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.feature_scaling = feature_scaling
 
     # ------------------------------------------------------------ base hooks
     def _prepare_inputs(self, X, *, reset):
         X = validate_data(self, _as_2d_features(X), reset=reset, dtype=np.float32)
         if reset:
-            self.feature_mean_ = X.mean(axis=0, dtype=np.float64)
-            sd = X.std(axis=0, dtype=np.float64)
+            axis = 0 if self.feature_scaling == "per_feature" else None
+            mean = X.mean(axis=axis, dtype=np.float64)
+            sd = X.std(axis=axis, dtype=np.float64)
+            if self.feature_scaling == "none":
+                mean, sd = 0.0, 1.0
+            self.feature_mean_ = mean
             self.feature_scale_ = np.where(sd > 0, sd, 1.0)
         return ((X - self.feature_mean_) / self.feature_scale_).astype(np.float32)
 

@@ -316,7 +316,8 @@ def tarp_coverage(y_true, samples, *, references=None, n_alpha=None, random_stat
         ref = np.asarray(references, dtype=float)
         ref = ref[:, None] if ref.ndim == 1 else ref
         if ref.shape != theta.shape:
-            raise ValueError(f"references must have the shape of y_true {np.shape(y_true)}; got {np.shape(references)}.")
+            raise ValueError(f"references must have the shape of y_true {np.shape(y_true)}; "
+                             f"got {np.shape(references)}.")
         ref_n = (ref - loc) / scale
     d_truth = np.sqrt(np.sum((theta_n - ref_n) ** 2, axis=-1))
     d_draws = np.sqrt(np.sum((s_n - ref_n[None]) ** 2, axis=-1))

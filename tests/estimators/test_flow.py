@@ -59,8 +59,8 @@ def test_density_is_normalised_and_consistent(density):
     pdf = np.exp(density.log_prob(t, theta))
     np.testing.assert_allclose(np.trapezoid(pdf, grid, axis=1), 1.0, rtol=INTEGRAL_RTOL)
     # CDF is the integral of the pdf
-    cdf_num = np.concatenate([np.zeros((6, 1)), np.cumsum(0.5 * (pdf[:, 1:] + pdf[:, :-1]) * np.diff(grid), axis=1)],
-                             axis=1)
+    steps = 0.5 * (pdf[:, 1:] + pdf[:, :-1]) * np.diff(grid)
+    cdf_num = np.concatenate([np.zeros((6, 1)), np.cumsum(steps, axis=1)], axis=1)
     idx = np.searchsorted(grid, [-1.0, 0.0, 0.7])
     np.testing.assert_allclose(density.cdf(t[:, idx], theta), cdf_num[:, idx], atol=1e-6)
     # quantiles invert the CDF
@@ -149,7 +149,8 @@ def test_mixture_beats_one_gaussian_on_skewed_posteriors(mixture_flow, data):
     affine = FlowRegressor(density="affine", n_blocks=3, random_state=0, **{**FAST, "epochs": 60}).fit(X, y)
     # the affine stack is one Gaussian per cluster
     mean, sd = affine.predict(Xt[:5], return_std=True)
-    np.testing.assert_allclose(affine.log_prob(Xt[:5], yt[:5]), stats.norm.logpdf(yt[:5], mean, sd), rtol=1e-6)
+    np.testing.assert_allclose(affine.log_prob(Xt[:5], yt[:5]), stats.norm.logpdf(yt[:5], mean, sd),
+                               rtol=1e-6)
     gain = np.mean(mixture_flow.log_prob(Xt, yt)) - np.mean(affine.log_prob(Xt, yt))
     assert gain > MIXTURE_GAIN_MIN, gain
 
@@ -162,8 +163,8 @@ def test_pdf_integrates_to_one_and_matches_cdf(mixture_flow, data):
     np.testing.assert_allclose(np.trapezoid(pdf, grid, axis=1), 1.0, rtol=INTEGRAL_RTOL)
     y0 = np.full(20, 14.5)
     inside = grid <= 14.5
-    np.testing.assert_allclose(mixture_flow.predict_cdf(Xt[:20], y0), np.trapezoid(pdf[:, inside], grid[inside], axis=1),
-                               atol=1e-5)
+    np.testing.assert_allclose(mixture_flow.predict_cdf(Xt[:20], y0),
+                               np.trapezoid(pdf[:, inside], grid[inside], axis=1), atol=1e-5)
     np.testing.assert_allclose(np.log(mixture_flow.predict_pdf(Xt[:1], [14.5])[0, 0]),
                                mixture_flow.log_prob(Xt[:1], [14.5])[0], rtol=1e-9)
 
@@ -191,11 +192,12 @@ def test_analytic_api_matches_the_gridded_mixin(mixture_flow, data):
     _, (Xt, yt) = data
     X5, y5 = Xt[:5], yt[:5]
     np.testing.assert_allclose(mixture_flow.predict_interval(X5, [0.68, 0.95]),
-                               PosteriorMixin.predict_interval(mixture_flow, X5, [0.68, 0.95]), atol=GRID_ATOL)
+                               PosteriorMixin.predict_interval(mixture_flow, X5, [0.68, 0.95]),
+                               atol=GRID_ATOL)
     np.testing.assert_allclose(mixture_flow.log_prob(X5, y5), PosteriorMixin.log_prob(mixture_flow, X5, y5),
                                atol=1e-3)
-    np.testing.assert_allclose(mixture_flow.predict_cdf(X5, y5), PosteriorMixin.predict_cdf(mixture_flow, X5, y5),
-                               atol=1e-4)
+    np.testing.assert_allclose(mixture_flow.predict_cdf(X5, y5),
+                               PosteriorMixin.predict_cdf(mixture_flow, X5, y5), atol=1e-4)
     q = mixture_flow.predict_quantiles(X5, [0.0, 0.5, 1.0])
     assert np.all(np.isneginf(q[:, 0])) and np.all(np.isposinf(q[:, 2]))
 
@@ -211,10 +213,12 @@ def test_pickle_clone_and_grid_search_with_log_prob_scorer():
     flow.fit(X, y)
     assert flow.n_features_in_ == 2 and flow.n_iter_ <= 3
     restored = pickle.loads(pickle.dumps(flow))
-    np.testing.assert_allclose(restored.predict_interval(X[:10], 0.9), flow.predict_interval(X[:10], 0.9), rtol=1e-6)
+    np.testing.assert_allclose(restored.predict_interval(X[:10], 0.9), flow.predict_interval(X[:10], 0.9),
+                               rtol=1e-6)
     np.testing.assert_allclose(restored.log_prob(X[:10], y[:10]), flow.log_prob(X[:10], y[:10]), rtol=1e-6)
     one_split = [(np.arange(0, 200), np.arange(200, 300))]
-    search = GridSearchCV(clone(flow), {"density": ["affine", "mixture"]}, scoring=log_prob_scorer, cv=one_split)
+    search = GridSearchCV(clone(flow), {"density": ["affine", "mixture"]}, scoring=log_prob_scorer,
+                          cv=one_split)
     search.fit(X, y)
     assert set(search.best_params_) == {"density"}
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
@@ -257,3 +261,15 @@ def test_pipeline_with_phase_space_images_exposes_the_posterior_api():
     assert pipe.log_prob(X[:4], y[:4]).shape == (4,)
     scores = cross_val_score(pipe, X, y, groups=groups, cv=GroupKFold(2), scoring=log_prob_scorer)
     assert np.all(np.isfinite(scores))
+
+
+def test_global_feature_scaling_equals_scaling_by_hand():
+    X, y = skewed_problem(200, 4)
+    X = X * [1.0, 30.0] + 5.0
+    kw = dict(hidden_layer_sizes=(8,), learning_rate=1e-2, epochs=2, validation_fraction=0.0,
+              early_stopping=None, random_state=0)
+    flow = FlowRegressor(feature_scaling="global", **kw).fit(X, y)
+    assert np.ndim(flow.feature_mean_) == 0 and flow.feature_scale_ == pytest.approx(X.std())
+    by_hand = FlowRegressor(feature_scaling="none", **kw).fit((X - X.mean()) / X.std(), y)
+    np.testing.assert_allclose(flow.predict(X[:20]), by_hand.predict((X[:20] - X.mean()) / X.std()),
+                               rtol=1e-5)
