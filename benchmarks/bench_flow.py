@@ -80,7 +80,7 @@ def make_flow(density, args):
     if args.quick:
         kw = dict(hidden_layer_sizes=(64,), learning_rate=1e-3, epochs=30, early_stopping=5)
     else:
-        kw = dict(hidden_layer_sizes=(512, 64, 512), learning_rate=args.learning_rate, epochs=args.epochs,
+        kw = dict(hidden_layer_sizes=tuple(args.hidden), learning_rate=args.learning_rate, epochs=args.epochs,
                   early_stopping=args.patience)
     return FlowRegressor(density=density, batch_size=100, feature_scaling=args.feature_scaling,
                          random_state=args.seed, **kw)
@@ -168,6 +168,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[512, 64, 512],
+                        help="hidden layer widths of each MLP (the paper: 512 64 512)")
     parser.add_argument("--feature-scaling", default="per_feature", choices=["per_feature", "global", "none"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "flow.json"))
