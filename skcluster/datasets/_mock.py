@@ -124,7 +124,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         Power spectrum normalisation and slope (see :func:`skcluster.simulate.colossus_cosmology`).
     hod : float, dict or Zheng07HOD, default=-19.0
         Galaxy sample: an SDSS luminosity threshold M_r - 5 log10 h of
-        Zheng et al. (2007) Table 1 (-19.0: about 1.5e-2 galaxies per
+        Zheng et al. (2007) Table 1 (-19.0: about 1.25e-2 galaxies per
         h^-3 Mpc^3, roughly Ho et al.'s stellar-mass limit), or explicit parameters.
     anisotropy : float, default=0.0
         Constant velocity anisotropy beta of satellites (0: isotropic; > 0 radial).

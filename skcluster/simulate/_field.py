@@ -68,7 +68,10 @@ class LinearField:
         self._kz = (sfft.rfftfreq(n, d=1.0 / n) * kf).astype(np.float32)
         kmag = np.sqrt(self._kx[:, None, None] ** 2 + self._kx[None, :, None] ** 2
                        + self._kz[None, None, :] ** 2)
-        amp = np.sqrt(power(kmag.astype(np.float64)) / self.cell**3).astype(np.float32)
+        # P(k) on a fine linear grid, then interpolated: avoids logs of every mode
+        k_grid = np.linspace(0.0, float(kmag.max()) * 1.0001, 200_001)
+        p_grid = np.sqrt(power(k_grid) / self.cell**3)
+        amp = np.interp(kmag, k_grid, p_grid).astype(np.float32)
         amp[0, 0, 0] = 0.0
         noise = rng.standard_normal((n, n, n), dtype=np.float32)
         self.delta_k = sfft.rfftn(noise, workers=self.workers)

@@ -7,14 +7,15 @@ Recipe (one realisation):
 
 1. a Gaussian linear density field delta on a grid of cell ~2 h^-1 Mpc;
 2. for each mass bin (0.25 dex), the field smoothed with a top hat on the
-   bin's Lagrangian radius R_L = (3 M / 4 pi rho_m)^(1/3) (or left at the grid
-   resolution when R_L is below the cell), then biased as a lognormal:
-   weight ~ exp(b delta_R - b^2 sigma_R^2 / 2), with b the Tinker et al. (2010)
-   bias. Smoothing first keeps massive halos from piling into the few
-   highest cells of the raw field;
+   bin's Lagrangian radius R_L = (3 M / 4 pi rho_m)^(1/3), then biased as a
+   lognormal: weight ~ exp(b delta_R - b^2 sigma_R^2 / 2), with b the
+   Tinker et al. (2010) bias. Smoothing first keeps massive halos from piling
+   into the few highest cells of the raw field. All masses whose R_L is below
+   the cell form one bin on the unsmoothed grid; once R_L spans several
+   cells the smoothed field is sampled on a coarser grid (cell <= R_L);
 3. a Poisson number of halos (mean = volume x mass function integral) placed
    in cells with probability proportional to the weight, uniformly inside the
-   cell, masses drawn from the mass function within the bin;
+   (fine) cell, masses drawn from the mass function within the bin;
 4. velocities from linear theory, v_k = i f a H k delta_k / k^2, at the cell,
    plus a Gaussian nonlinear dispersion per component.
 """

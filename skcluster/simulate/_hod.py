@@ -47,7 +47,8 @@ class Zheng07HOD:
         Satellite power-law slope.
 
     The defaults are the SDSS M_r < -19 sample of Zheng et al. (2007, Table 1),
-    about 1.5e-2 galaxies per (h^-1 Mpc)^3; see :meth:`from_threshold`.
+    about 1.25e-2 galaxies per (h^-1 Mpc)^3 with the Tinker et al. (2008) mass function;
+    see :meth:`from_threshold`.
 
     Examples
     --------
