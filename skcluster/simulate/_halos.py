@@ -39,7 +39,9 @@ def _sample_cells(weights, n, rng):
     block_cum = np.cumsum(block_sum)
     u = np.sort(rng.random(n)) * block_cum[-1]  # sorted queries: fast searchsorted
     blk = np.minimum(np.searchsorted(block_cum, u, side="right"), len(block_cum) - 1)
-    ublk, inv = np.unique(blk, return_inverse=True)
+    new_block = np.r_[True, blk[1:] != blk[:-1]]  # blk is sorted: unique blocks without sorting again
+    ublk = blk[new_block]
+    inv = np.cumsum(new_block) - 1
     rows = w2[ublk].astype(np.float64)
     flat_cum = np.cumsum(rows.ravel())
     row_start = np.concatenate([[0.0], np.cumsum(block_sum[ublk])[:-1]])
