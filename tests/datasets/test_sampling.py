@@ -48,9 +48,10 @@ def test_upsampling_uses_axes_then_fibonacci_and_caps(plan):
     top = train["bin"] >= 4  # ~20 halos for 2 x 2,500 observations: capped at max_los
     halos, counts = np.unique(train["halo"][top], return_counts=True)
     assert np.all(counts == 40)
-    mid = train["bin"] == 3  # 14.25-14.5: ~240 halos, ~10.4 lines of sight each, exactly the target
+    mid = train["bin"] == 3  # 14.25-14.5: ~240-300 halos, 8-11 lines of sight each, exactly the target
     assert mid.sum() == train["target"]
-    assert set(np.unique(train["halo"][mid], return_counts=True)[1]) <= {10, 11}
+    per_halo = np.unique(train["halo"][mid], return_counts=True)[1]
+    assert per_halo.max() - per_halo.min() == 1 and per_halo.min() > 3
     h = halos[np.argmax(counts)]
     los = train["los"][train["halo"] == h]
     np.testing.assert_allclose(los[:3], np.eye(3))
