@@ -31,7 +31,9 @@ _SAMPLE_DOC = """
     richness : ndarray of int
         Number of galaxies in ``X[i]`` (the richness cut applies to it).
     n_members : ndarray of int
-        Number of galaxies in ``X_pure[i]``.
+        Number of galaxies in ``X_pure[i]``. The richness cut applies to
+        ``X`` only, so low-mass pure observations can hold very few galaxies:
+        ``sample.subset(sample.n_members >= 10)`` keeps the rich ones.
     los : ndarray of shape (n_clusters, 3)
         Unit line-of-sight vector in box coordinates.
     redshift : ndarray of shape (n_clusters,)
