@@ -101,3 +101,12 @@ def test_impossible_parameters(kwargs, match):
 def test_type_errors():
     with pytest.raises(TypeError, match="hod"):
         make_mock_catalog(**{**TINY_MOCK_PARAMS, "hod": "bright"}, random_state=0)
+
+
+def test_other_cosmologies():
+    from astropy.cosmology import FlatLambdaCDM
+
+    cat = make_mock_catalog(**TINY_MOCK_PARAMS, cosmology="Planck18", random_state=np.random.RandomState(0))
+    assert len(cat.train) > 0 and cat.params["sigma8"] == pytest.approx(0.8102)
+    with pytest.raises(ValueError, match="sigma8"):
+        make_mock_catalog(**TINY_MOCK_PARAMS, cosmology=FlatLambdaCDM(H0=70, Om0=0.3), random_state=0)
