@@ -208,3 +208,24 @@ def test_early_stopping_set_must_not_be_calibration_set():
     X_val, y_val, _ = make_toy_clusters(10, random_state=4)
     sbi = SBICalibrator(_EarlyStopped(), cv=3).fit(X, y, groups=groups, validation_data=(X_val, y_val))
     assert sbi.calibration_predictions_.shape == (60,)
+
+
+#: Toy clusters of 15-60 Evrard members: the M-sigma scatter is ~0.2-0.3 dex, so
+#: the 68% posterior interval should hold most true masses (a loose floor).
+MSIGMA_COVERAGE_FLOOR = 0.5
+
+
+@pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")
+def test_wraps_msigma():
+    from skcluster import MSigma
+
+    X, y, groups = make_toy_clusters(300, random_state=5)
+    held = groups % 5 == 0  # held-out halos
+    X_cal = [c for c, h in zip(X, held) if not h]
+    X_new = [c for c, h in zip(X, held) if h]
+    sbi = SBICalibrator(MSigma(), cv=3).fit(X_cal, y[~held], groups=groups[~held])
+    interval = sbi.predict_interval(X_new, 0.68)
+    inside = (y[held] >= interval[:, 0]) & (y[held] <= interval[:, 1])
+    assert inside.mean() > MSIGMA_COVERAGE_FLOOR
+    restored = pickle.loads(pickle.dumps(sbi))
+    np.testing.assert_array_equal(restored.predict(X_new), sbi.predict(X_new))
