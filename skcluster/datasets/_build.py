@@ -244,7 +244,8 @@ test_fraction, test_mass_range, n_jobs, progress, random_state
     >>> halos = {"id": np.array([7]), "x": [50.0], "y": [50.0], "z": [50.0], "vx": [0.0], "vy": [0.0],
     ...          "vz": [0.0], "M200c": [3e14]}
     >>> n = 40
-    >>> gal = {"x": 50 + rng.normal(0, 0.3, n), "y": 50 + rng.normal(0, 0.3, n), "z": 50 + rng.normal(0, 0.3, n),
+    >>> gal = {"x": 50 + rng.normal(0, 0.3, n), "y": 50 + rng.normal(0, 0.3, n),
+    ...        "z": 50 + rng.normal(0, 0.3, n),
     ...        "vx": rng.normal(0, 600, n), "vy": rng.normal(0, 600, n), "vz": rng.normal(0, 600, n),
     ...        "host_id": np.full(n, 7)}
     >>> cat = build_catalog(halos, gal, box_size=200.0, test_fraction=0.0, train_density=1e-3, max_los=3,
@@ -280,7 +281,8 @@ test_fraction, test_mass_range, n_jobs, progress, random_state
     gvel = _table_xyz(galaxies, gcols, ("vx", "vy", "vz"), "galaxy")
     for name, pos in (("halo", hpos), ("galaxy", gpos)):
         if len(pos) and (pos.min() < -0.01 * box_size or pos.max() > 1.01 * box_size):
-            raise ValueError(f"{name} positions span [{pos.min():.1f}, {pos.max():.1f}] h^-1 Mpc, outside the "
+            raise ValueError(f"{name} positions span [{pos.min():.1f}, {pos.max():.1f}] h^-1 Mpc, "
+                             "outside the "
                              f"box [0, {box_size}]; check box_size and the length unit (h^-1 Mpc).")
     try:
         host = _column(galaxies, gcols["host_id"], "galaxy").astype(np.int64)
@@ -306,7 +308,8 @@ test_fraction, test_mass_range, n_jobs, progress, random_state
     }
     rng = np.random.default_rng(check_random_state(random_state).randint(0, 2**31 - 1))
     return assemble_catalog(
-        [box], box_size=float(box_size), redshift=float(redshift), cosmology=cosmology, rng=rng, params=params,
+        [box], box_size=float(box_size), redshift=float(redshift), cosmology=cosmology, rng=rng,
+        params=params,
         aperture=aperture, v_cut=v_cut, n_min=n_min, min_log_mass=min_log_mass, max_log_mass=max_log_mass,
         train_density=train_density, train_bin_width=train_bin_width, max_los=max_los,
         test_fraction=test_fraction, test_mass_range=test_mass_range, n_jobs=n_jobs, progress=progress,

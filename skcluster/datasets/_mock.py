@@ -213,7 +213,8 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
     n_workers = 1 if n_jobs in (None, 1) else n_jobs
     fft_workers = 2 if n_workers == 1 else 1
     tasks = [delayed(_simulate_box)(children[r], model, hod, box_size=float(box_size), cell_size=cell_size,
-                                    min_log_mass=min_log_mass, halo_velocity_dispersion=halo_velocity_dispersion,
+                                    min_log_mass=min_log_mass,
+                                    halo_velocity_dispersion=halo_velocity_dispersion,
                                     concentration_scatter=concentration_scatter, anisotropy=anisotropy,
                                     velocity_bias=velocity_bias, triaxial=triaxial, workers=fft_workers)
              for r in range(n_realizations)]
@@ -241,7 +242,8 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
     }
     rng = np.random.default_rng(children[-1])
     catalog = assemble_catalog(
-        boxes, box_size=float(box_size), redshift=float(redshift), cosmology=cosmology, rng=rng, params=params,
+        boxes, box_size=float(box_size), redshift=float(redshift), cosmology=cosmology, rng=rng,
+        params=params,
         aperture=aperture, v_cut=v_cut, n_min=n_min, min_log_mass=min_log_mass, max_log_mass=max_log_mass,
         train_density=train_density, train_bin_width=train_bin_width, max_los=max_los,
         test_fraction=test_fraction, test_mass_range=test_mass_range, n_jobs=n_jobs, progress=progress,

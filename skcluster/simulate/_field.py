@@ -113,6 +113,7 @@ class LinearField:
         k2[0, 0, 0] = 1.0
         base = (1j * np.float32(factor)) * self.delta_k / k2
         out = np.empty((3,) + (self.n_grid,) * 3, dtype=np.float32)
-        for axis, kc in enumerate((self._kx[:, None, None], self._kx[None, :, None], self._kz[None, None, :])):
+        components = (self._kx[:, None, None], self._kx[None, :, None], self._kz[None, None, :])
+        for axis, kc in enumerate(components):
             out[axis] = sfft.irfftn(base * kc, s=(self.n_grid,) * 3, workers=self.workers)
         return out

@@ -23,7 +23,8 @@ def tables(tmp_path_factory):
     h, g = box["halos"], box["galaxies"]
     n_h = len(h["log_mass"])
     halo_ids = 1000 + 7 * np.arange(n_h)  # arbitrary ROCKSTAR-like ids
-    halos = Table({"id": halo_ids, "upid": np.full(n_h, -1), "x": h["position"][:, 0], "y": h["position"][:, 1],
+    halos = Table({"id": halo_ids, "upid": np.full(n_h, -1), "x": h["position"][:, 0],
+                   "y": h["position"][:, 1],
                    "z": h["position"][:, 2], "vx": h["velocity"][:, 0], "vy": h["velocity"][:, 1],
                    "vz": h["velocity"][:, 2], "M200c": 10 ** h["log_mass"]})
     # one subhalo row that must not become a cluster candidate
