@@ -1,7 +1,8 @@
 """Tests of CNNRegressor (run under KERAS_BACKEND=jax and =tensorflow).
 
-Most fits use ``run_eagerly=True``: tiny images, no compilation overhead.
-The reproducibility/pickling test uses the default compiled path.
+Most fits use ``run_eagerly=True`` on tiny images of one shape and one batch
+size: no compilation per fit, and JAX's per-shape operation cache is reused
+across tests. The reproducibility/pickling test uses the default compiled path.
 """
 
 import io
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.keras
 MIN_TOY_R2 = 0.8
 #: Velocity bins / radius bins of the tiny test images.
 N_V, N_R = 12, 3
+#: Images per test set and batch size (one batch shape throughout).
+N_IMG = BATCH = 24
 
 
 def _toy_images(n, shape, random_state=0):
@@ -53,22 +56,23 @@ def not_a_model_builder(input_shape):
 
 
 @pytest.mark.parametrize("shape, architecture, input_shape", [
-    ((N_V,), "ho2019_1d", (N_V, 1)),
+    pytest.param((N_V,), "ho2019_1d", (N_V, 1), marks=pytest.mark.slow),
     ((N_R, N_V), "ho2019_2d", (N_V, N_R)),
 ])
 def test_fit_predict_chooses_ho_network_from_shape(shape, architecture, input_shape):
-    X, y = _toy_images(24, shape)
-    cnn = CNNRegressor(epochs=1, run_eagerly=True, random_state=0).fit(X, y)
+    X, y = _toy_images(N_IMG, shape)
+    cnn = CNNRegressor(epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0).fit(X, y)
     assert cnn.architecture_ == architecture
     assert cnn.input_shape_ == input_shape
     assert cnn.image_shape_ == shape
     pred = cnn.predict(X)
-    assert pred.shape == (24,)
+    assert pred.shape == (N_IMG,)
     # sigmoid output mapped to the training mass range
     assert np.all((pred >= y.min()) & (pred <= y.max()))
     assert cnn.model_.optimizer.learning_rate.numpy() == pytest.approx(1e-3)
 
 
+@pytest.mark.slow
 def test_3d_images_use_kodiramanah2021_network():
     side = kodiramanah2021_min_size()
     X, y = _toy_images(3, (side, side, side))
@@ -82,8 +86,8 @@ def test_3d_images_use_kodiramanah2021_network():
 
 
 def test_compiled_fit_is_reproducible_and_round_trips():
-    X, y = _toy_images(40, (N_R, N_V))
-    params = dict(epochs=2, batch_size=16, random_state=3)
+    X, y = _toy_images(N_IMG, (N_R, N_V))
+    params = dict(epochs=2, batch_size=BATCH, random_state=3)
     cnn = CNNRegressor(**params).fit(X, y)
     pred = cnn.predict(X)
     np.testing.assert_array_equal(CNNRegressor(**params).fit(X, y).predict(X), pred)
@@ -95,19 +99,19 @@ def test_compiled_fit_is_reproducible_and_round_trips():
 
 
 def test_different_random_state_gives_different_network():
-    X, y = _toy_images(24, (N_V,))
-    a = CNNRegressor(epochs=1, run_eagerly=True, random_state=0).fit(X, y).predict(X)
-    b = CNNRegressor(epochs=1, run_eagerly=True, random_state=1).fit(X, y).predict(X)
+    X, y = _toy_images(N_IMG, (N_R, N_V))
+    a = CNNRegressor(epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0).fit(X, y).predict(X)
+    b = CNNRegressor(epochs=1, batch_size=BATCH, run_eagerly=True, random_state=1).fit(X, y).predict(X)
     assert not np.allclose(a, b)
 
 
 def test_clone_keeps_every_parameter_and_refit_runs_requested_epochs():
-    params = dict(architecture="ho2019", image_shape=None, epochs=3, batch_size=7, learning_rate=2e-3,
-                  augment=False, validation_fraction=0.25, early_stopping=None, run_eagerly=True,
+    params = dict(architecture="ho2019", image_shape=None, epochs=3, batch_size=BATCH, learning_rate=2e-3,
+                  augment=False, validation_fraction=0.5, early_stopping=None, run_eagerly=True,
                   warm_start=False, verbose=0, random_state=5)
     cnn = CNNRegressor(**params)
     assert cnn.get_params() == params  # every constructor argument is a parameter
-    X, y = _toy_images(24, (N_V,))
+    X, y = _toy_images(2 * N_IMG, (N_R, N_V))
     cnn.fit(X, y)
     twin = clone(cnn)
     assert twin.get_params() == params
@@ -118,32 +122,33 @@ def test_clone_keeps_every_parameter_and_refit_runs_requested_epochs():
 
 
 def test_flip_augmentation_mirrors_v_los_of_training_images():
-    X, y = _toy_images(10, (N_R, N_V))
+    X, y = _toy_images(N_IMG, (N_R, N_V))
     X = X * np.linspace(1, 2, N_V, dtype=np.float32)  # asymmetric in v_los
-    cnn = CNNRegressor(epochs=1, run_eagerly=True, random_state=0).fit(X, y)
+    cnn = CNNRegressor(epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0).fit(X, y)
     net = cnn._prepare_inputs(X, reset=False)
     aug, y_aug = cnn._augment(net, y)
-    assert aug.shape == (20, N_V, N_R)
+    assert aug.shape == (2 * N_IMG, N_V, N_R)
     np.testing.assert_array_equal(y_aug, np.concatenate([y, y]))
     flipped = np.transpose(X[:, :, ::-1], (0, 2, 1)) * cnn.input_scale_
-    np.testing.assert_allclose(aug[10:], flipped, rtol=1e-6)
-    no_aug = CNNRegressor(augment=False, epochs=1, run_eagerly=True).fit(X, y)
-    assert no_aug._augment(net, y)[0].shape == net.shape
+    np.testing.assert_allclose(aug[N_IMG:], flipped, rtol=1e-6)
+    cnn.set_params(augment=False)
+    assert cnn._augment(net, y)[0].shape == net.shape
 
 
 def test_flattened_input_with_image_shape():
-    X, y = _toy_images(16, (N_R, N_V))
-    cnn = CNNRegressor(image_shape=(N_R, N_V), epochs=1, run_eagerly=True, random_state=0)
-    cnn.fit(X.reshape(16, -1), y)
+    X, y = _toy_images(N_IMG, (N_R, N_V))
+    cnn = CNNRegressor(image_shape=(N_R, N_V), epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0)
+    cnn.fit(X.reshape(N_IMG, -1), y)
     assert cnn.architecture_ == "ho2019_2d"
-    np.testing.assert_allclose(cnn.predict(X.reshape(16, -1)), cnn.predict(X))
+    np.testing.assert_allclose(cnn.predict(X.reshape(N_IMG, -1)), cnn.predict(X))
     with pytest.raises(ValueError, match="expecting 36 features"):
-        cnn.predict(X.reshape(16, -1)[:, :-1])
+        cnn.predict(X.reshape(N_IMG, -1)[:, :-1])
 
 
 def test_user_builder():
-    X, y = _toy_images(16, (N_R, N_V))
-    cnn = CNNRegressor(architecture=tiny_builder, epochs=1, run_eagerly=True, random_state=0).fit(X, y)
+    X, y = _toy_images(N_IMG, (N_R, N_V))
+    cnn = CNNRegressor(architecture=tiny_builder, epochs=1, batch_size=BATCH, run_eagerly=True,
+                       random_state=0).fit(X, y)
     assert cnn.architecture_ == "custom"
     assert cnn.input_shape_ == (N_R, N_V, 1)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(cnn)).predict(X), cnn.predict(X))
@@ -165,14 +170,15 @@ def test_invalid_inputs_raise(kwargs, X_shape, match):
 
 
 def test_predict_on_other_grid_raises():
-    X, y = _toy_images(8, (N_R, N_V))
-    cnn = CNNRegressor(epochs=1, run_eagerly=True).fit(X, y)
+    X, y = _toy_images(N_IMG, (N_R, N_V))
+    cnn = CNNRegressor(architecture=tiny_builder, epochs=1, batch_size=BATCH, run_eagerly=True).fit(X, y)
     with pytest.raises(ValueError, match="same PhaseSpaceKDE grid"):
-        cnn.predict(_toy_images(8, (N_R, N_V + 1))[0])
+        cnn.predict(_toy_images(N_IMG, (N_R, N_V + 1))[0])
     with pytest.raises(ValueError, match="expecting 3 features"):
-        cnn.predict(_toy_images(8, (N_R + 1, N_V))[0])
+        cnn.predict(_toy_images(N_IMG, (N_R + 1, N_V))[0])
 
 
+@pytest.mark.slow
 def test_cnn1d_learns_velocity_width():
     X, y = _toy_images(200, (N_V,), random_state=1)
     X_test, y_test = _toy_images(100, (N_V,), random_state=2)
@@ -181,9 +187,11 @@ def test_cnn1d_learns_velocity_width():
 
 
 def test_grid_search_in_parallel():
-    X, y = _toy_images(24, (N_V,))
-    groups = np.arange(24) // 3
-    search = GridSearchCV(CNNRegressor(epochs=1, run_eagerly=True, random_state=0),
+    # The tiny builder keeps the Keras start-up of the two worker processes short.
+    X, y = _toy_images(2 * N_IMG, (N_R, N_V))
+    groups = np.arange(2 * N_IMG) // 3
+    search = GridSearchCV(CNNRegressor(architecture=tiny_builder, epochs=1, batch_size=BATCH,
+                                       run_eagerly=True, random_state=0),
                           {"learning_rate": [1e-3, 1e-2]}, cv=GroupKFold(n_splits=2), n_jobs=2)
     search.fit(X, y, groups=groups)
     assert search.best_params_["learning_rate"] in (1e-3, 1e-2)
@@ -194,7 +202,7 @@ def test_grid_search_in_parallel():
 def test_pipeline_from_galaxies_with_group_kfold():
     X, y, groups = make_toy_clusters(18, random_state=0)
     pipe = make_pipeline(CylinderCut(), PhaseSpaceKDE(coords="rv", grid_shape=(N_R, N_V)),
-                         CNNRegressor(epochs=1, batch_size=8, run_eagerly=True, random_state=0))
+                         CNNRegressor(epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0))
     fitted = check_set_estimator(pipe, X, y, groups)
     assert fitted[-1].architecture_ == "ho2019_2d"
 
@@ -212,7 +220,7 @@ EXPECTED_FAILED_CHECKS = {
 
 
 @parametrize_with_checks(
-    [CNNRegressor(architecture=tiny_builder, epochs=1, batch_size=16, run_eagerly=True, random_state=0)],
+    [CNNRegressor(architecture=tiny_builder, epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0)],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_common_checks(estimator, check):
@@ -222,7 +230,7 @@ def test_sklearn_common_checks(estimator, check):
 
 @pytest.mark.slow
 @parametrize_with_checks(
-    [CNNRegressor(epochs=1, batch_size=16, run_eagerly=True, random_state=0)],
+    [CNNRegressor(epochs=1, batch_size=BATCH, run_eagerly=True, random_state=0)],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_common_checks_ho2019(estimator, check):
