@@ -23,6 +23,7 @@ import numbers
 import warnings
 
 import numpy as np
+from scipy.special import logsumexp
 from scipy.stats import gaussian_kde
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.model_selection import GroupKFold, check_cv, cross_val_predict
@@ -354,37 +355,89 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         rows = w0[:, None] * self.joint_table_[j0] + w1[:, None] * self.joint_table_[j0 + 1]
         return rows, ref
 
-    def _posterior_grid(self, X):
+    def _point_predictions(self, X, stacklevel):
+        """Point predictions d, d clipped to the calibrated range, and the excess [dex]; warns."""
         d = column_or_1d(np.asarray(self.estimator_.predict(X), dtype=np.float64))
-        lo, hi = self.prediction_range_
-        d_in = np.clip(d, lo, hi)
-        excess = np.abs(d - d_in)
         if not np.all(np.isfinite(d)):
             raise ValueError(
                 f"{type(self.estimator_).__name__} returned non-finite predictions for "
                 f"{int(np.sum(~np.isfinite(d)))} cluster(s); no posterior can be given for them."
             )
-        rows, _ = self._interpolated_rows(d_in)
-        v_grids = np.broadcast_to(self.offset_grid_, rows.shape).copy()
-        out = excess > 0
-        if out.any():
+        lo, hi = self.prediction_range_
+        d_in = np.clip(d, lo, hi)
+        excess = np.abs(d - d_in)
+        if np.any(excess > 0):
             warnings.warn(
-                f"{int(out.sum())} of {d.size} point predictions fall outside the calibrated range "
+                f"{int(np.sum(excess > 0))} of {d.size} point predictions fall outside the calibrated range "
                 f"[{lo:.3f}, {hi:.3f}] of log10 M200c [h^-1 Msun] (largest excess {excess.max():.3f} dex); "
                 "their posteriors are extrapolated from the nearest edge and broadened. Calibrate on "
                 "simulations that cover these masses.",
                 OutOfRangeWarning,
-                stacklevel=4,
+                stacklevel=stacklevel + 1,
             )
-            for i in np.flatnonzero(out):
-                v_grids[i], rows[i] = self._broaden(rows[i], excess[i])
+        return d, d_in, excess
+
+    def _broadening_width(self, excess):
+        """Extra width [dex] of extrapolated posteriors: the excess, and at least one grid step."""
+        step = self.offset_grid_[1] - self.offset_grid_[0]
+        return np.where(excess > 0, np.hypot(excess, step), 0.0)
+
+    def _posterior_grid(self, X):
+        # caller chain: user -> PosteriorMixin method -> _normalised_posterior -> here
+        d, d_in, excess = self._point_predictions(X, stacklevel=4)
+        rows, _ = self._interpolated_rows(d_in)
+        v_grids = np.broadcast_to(self.offset_grid_, rows.shape).copy()
+        for i in np.flatnonzero(excess > 0):
+            v_grids[i], rows[i] = self._broaden(rows[i], excess[i])
         return v_grids + self.shear_ * d[:, None], rows
+
+    def log_prob(self, X, y):
+        """Log posterior density of the given log10 M200c, one per cluster.
+
+        Computed exactly from the kernel mixture (not from the table), so it
+        is finite for any ``y``, also far in the tails: usable as a
+        cross-validation score (e.g. :func:`skcluster.metrics.log_prob_scorer`).
+        It agrees with ``log(predict_pdf)`` to the table's interpolation
+        accuracy.
+
+        Parameters
+        ----------
+        X : list of ndarray of shape (n_galaxies, 3), or any input of ``estimator``
+            Clusters: (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]).
+        y : array-like of shape (n_clusters,)
+            Masses as log10 M200c [h^-1 Msun], one per cluster.
+
+        Returns
+        -------
+        ndarray of shape (n_clusters,)
+            Natural log of the posterior density per dex.
+        """
+        check_is_fitted(self)
+        y = np.asarray(y, dtype=float).ravel()
+        d, d_in, excess = self._point_predictions(X, stacklevel=2)
+        if y.shape[0] != d.shape[0]:
+            raise ValueError(
+                f"y must hold one log10 M200c per cluster: got {y.shape[0]} values for {d.shape[0]} clusters."
+            )
+        h_dd = self.kernel_covariance_[0, 0]
+        s2 = self.kernel_covariance_[1, 1] - self.kernel_covariance_[0, 1] ** 2 / h_dd
+        d_cal = self.calibration_predictions_
+        v_cal = self.calibration_targets_ - self.shear_ * d_cal
+        var = s2 + self._broadening_width(excess) ** 2
+        out = np.empty(d.size)
+        step = max(1, int(4e6 // d_cal.size))
+        for start in range(0, d.size, step):
+            sl = slice(start, start + step)
+            log_w = -0.5 * (d_in[sl, None] - d_cal[None, :]) ** 2 / h_dd
+            resid = (y[sl, None] - self.shear_ * d[sl, None]) - v_cal[None, :]
+            log_k = -0.5 * resid**2 / var[sl, None] - 0.5 * np.log(2 * np.pi * var[sl, None])
+            out[sl] = logsumexp(log_w + log_k, axis=1) - logsumexp(log_w, axis=1)
+        return out
 
     def _broaden(self, row, excess):
         """Convolve an edge slice (on offset_grid_) with N(0, excess^2); return (grid, pdf)."""
         v = self.offset_grid_
-        step = v[1] - v[0]
-        width = np.hypot(excess, step)  # at least one grid step, so the sum stays smooth
+        width = float(self._broadening_width(np.array([excess]))[0])
         new_v = np.linspace(v[0] - _BROADEN_PADDING * width, v[-1] + _BROADEN_PADDING * width, v.size)
         kernel = np.exp(-0.5 * ((new_v[:, None] - v[None, :]) / width) ** 2)
         return new_v, kernel @ row

@@ -229,3 +229,46 @@ def test_wraps_msigma():
     assert inside.mean() > MSIGMA_COVERAGE_FLOOR
     restored = pickle.loads(pickle.dumps(sbi))
     np.testing.assert_array_equal(restored.predict(X_new), sbi.predict(X_new))
+
+
+def test_log_prob_is_the_exact_kde_conditional_and_finite(calibrated_gaussian):
+    sbi, _ = calibrated_gaussian
+    d_cal, y_cal = sbi.calibration_predictions_, sbi.calibration_targets_
+    kde = gaussian_kde(np.vstack([d_cal, y_cal]), bw_method=0.2)
+    X = np.array([[13.9], [14.5], [15.2]])
+    d = sbi.estimator_.predict(X)
+    y = np.array([14.0, 14.45, 15.3])
+    h_dd = kde.covariance[0, 0]
+    marginal = np.mean(np.exp(-0.5 * (d[:, None] - d_cal) ** 2 / h_dd), axis=1) / np.sqrt(2 * np.pi * h_dd)
+    expected = np.log(kde(np.vstack([d, y]))) - np.log(marginal)
+    np.testing.assert_allclose(sbi.log_prob(X, y), expected, rtol=1e-9)
+    pdf = np.array([sbi.predict_pdf(X[i:i + 1], [y[i]])[0, 0] for i in range(3)])
+    np.testing.assert_allclose(sbi.log_prob(X, y), np.log(pdf), atol=SLICE_RTOL * 10)
+    far = sbi.log_prob(X, y + 5.0)  # far off the table: tiny, but a usable score
+    assert np.all(np.isfinite(far)) and np.all(far < -50)
+
+
+def test_log_prob_out_of_range_matches_broadened_grid(calibrated_gaussian):
+    sbi, _ = calibrated_gaussian
+    X = np.array([[sbi.prediction_range_[1] + 0.4]])
+    with pytest.warns(OutOfRangeWarning):
+        median = sbi.predict(X)
+    with pytest.warns(OutOfRangeWarning):
+        grid_pdf = sbi.predict_pdf(X, median)[0, 0]
+    with pytest.warns(OutOfRangeWarning):
+        exact = sbi.log_prob(X, median)[0]
+    np.testing.assert_allclose(exact, np.log(grid_pdf), atol=0.02)
+
+
+@pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")
+def test_grid_search_bandwidth_by_log_prob():
+    from sklearn.model_selection import GridSearchCV
+
+    from skcluster.metrics import log_prob_scorer
+
+    X, y, groups = make_toy_clusters(150, random_state=6)
+    search = GridSearchCV(
+        SBICalibrator(_point_pipeline(), cv=3, grid_size=64), {"bandwidth": [0.1, 0.3]},
+        cv=GroupKFold(3), scoring=log_prob_scorer,
+    ).fit(X, y, groups=groups)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
