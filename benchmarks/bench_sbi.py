@@ -72,8 +72,9 @@ def load_data(catalog_path, quick, seed):
         tr, te = cat.train, cat.test
         calib, flat = _split_halos(tr.X, tr.y, tr.groups, 0.25, seed)
         info = {"source": how, "params": cat.params, "n_train_sample": len(tr.y), "n_test_sample": len(te.y),
-                "split": "training sample split by halo: 75% calibration (out-of-fold), 25% held-out flat-prior "
-                         "evaluation; the catalogue's test sample (mass function, 14-15) evaluated as well"}
+                "split": ("training sample split by halo: 75% calibration (out-of-fold), 25% held-out "
+                          "flat-prior evaluation; the catalogue's test sample (mass function, 14-15) "
+                          "evaluated as well")}
         return calib, flat, (list(te.X), np.asarray(te.y), np.asarray(te.groups)), info
     from skcluster.testing import make_toy_clusters
 
