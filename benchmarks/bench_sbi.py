@@ -64,7 +64,8 @@ def load_data(catalog_path, quick, seed):
     if make_mock_catalog is not None:
         if catalog_path:
             cat = load_catalog(catalog_path)
-            how = f"skcluster.datasets.load_catalog({catalog_path!r})"
+            how = (f"skcluster.datasets.load_catalog({catalog_path!r}), a file written by "
+                   "save_catalog(make_mock_catalog(**params)) with the params recorded here")
         else:
             params = dict(TINY_MOCK_PARAMS) if quick else {}
             cat = make_mock_catalog(**params, random_state=seed)
