@@ -223,7 +223,8 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         **fit_params : dict
             Passed to ``estimator.fit`` (not used with ``cv="prefit"``). A
             ``validation_data`` entry (e.g. ``cnnregressor__validation_data``
-            for a pipeline) that contains clusters of ``X`` raises a
+            for a pipeline) that contains clusters of ``X`` (the same array
+            objects, as when slicing a list of clusters) raises a
             ``ValueError``: the calibration set is never the early-stopping set.
 
         Returns
@@ -279,9 +280,9 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
     def _build_table(self, d, y):
         if d.shape[0] < 3 or np.ptp(d) == 0:
             raise ValueError(
-                f"The {d.shape[0]} calibration predictions span no range (min = max = {d.min():.4g}); "
-                "the estimator predicts a constant, so no posterior can be calibrated. Use more "
-                "calibration clusters or a better estimator."
+                f"The {d.shape[0]} calibration predictions span no range (fewer than 3, or all equal); "
+                "no posterior can be calibrated from them. Use more calibration clusters, or an "
+                "estimator whose predictions vary."
             )
         kde = gaussian_kde(np.vstack([d, y]), bw_method=self.bandwidth)
         cov = np.array(kde.covariance, dtype=float)
