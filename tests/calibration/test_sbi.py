@@ -272,3 +272,24 @@ def test_grid_search_bandwidth_by_log_prob():
         cv=GroupKFold(3), scoring=log_prob_scorer,
     ).fit(X, y, groups=groups)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+#: Held-out halos of the tiny mock are few (~100 observations of ~35 halos):
+#: a loose tolerance on the coverage of 68% intervals.
+MOCK_COVERAGE_TOL = 0.15
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")
+def test_msigma_posteriors_on_the_tiny_mock():
+    from skcluster import MSigma
+    from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog
+
+    train = make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0).train
+    held = train.groups % 4 == 0
+    X_cal = [c for c, h in zip(train.X, held) if not h]
+    X_new = [c for c, h in zip(train.X, held) if h]
+    sbi = SBICalibrator(MSigma(), cv=5).fit(X_cal, train.y[~held], groups=train.groups[~held])
+    interval = sbi.predict_interval(X_new, 0.68)
+    inside = (train.y[held] >= interval[:, 0]) & (train.y[held] <= interval[:, 1])
+    assert abs(inside.mean() - 0.68) < MOCK_COVERAGE_TOL
