@@ -97,7 +97,8 @@ def run(params, n_jobs, seed):
         elapsed = time.perf_counter() - t0
     tr = cat.train
     return {
-        "seconds": elapsed, "cpu_seconds_all_processes": mem.cpu_seconds, "peak_rss_mb": mem.peak, "load_before": load_before, "load_after": os.getloadavg(),
+        "seconds": elapsed, "cpu_seconds_all_processes": mem.cpu_seconds, "peak_rss_mb": mem.peak,
+        "load_before": load_before, "load_after": os.getloadavg(),
         "n_train": len(tr), "n_test": len(cat.test),
         "n_train_halos_above_14.8": int(len(np.unique(tr.groups[tr.y >= 14.8]))),
         "train_log_mass_range": [float(tr.y.min()), float(tr.y.max())],
