@@ -159,7 +159,9 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         Test mass range [log10 h^-1 Msun] (Ho et al. 2019 Table 2); None for
         every candidate mass.
     n_jobs : int, default=None
-        Parallel processes (joblib) over realisations.
+        Parallel processes (joblib) over realisations, for simulating and for
+        observing; None means 1 unless in a ``joblib.parallel_config`` context.
+        Each process is single-threaded; the result does not depend on it.
     progress : bool, default=False
         Show progress bars (needs tqdm).
     random_state : int, RandomState instance or None, default=None
@@ -210,8 +212,8 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
     model = _halo_model(cosmology, redshift, sigma8, n_s)
     seeds = np.random.SeedSequence(int(check_random_state(random_state).randint(0, 2**31 - 1)))
     children = seeds.spawn(n_realizations + 1)
-    n_workers = 1 if n_jobs in (None, 1) else n_jobs
-    fft_workers = 2 if n_workers == 1 else 1
+    # one process per realisation (n_jobs); FFTs single-threaded so n_jobs bounds the cores used
+    fft_workers = 1
     tasks = [delayed(_simulate_box)(children[r], model, hod, box_size=float(box_size), cell_size=cell_size,
                                     min_log_mass=min_log_mass,
                                     halo_velocity_dispersion=halo_velocity_dispersion,
