@@ -120,8 +120,8 @@ def measure_training(name, shape, n_images, epochs, repeats, seed):
 
 def part_speed(args):
     out = {}
-    for name, shape, n, epochs in [("cnn1d", (48,), 10_000, args.epochs),
-                                   ("cnn2d", (48, 48), 10_000, args.epochs),
+    for name, shape, n, epochs in [("cnn1d", (48,), args.n_images, args.epochs),
+                                   ("cnn2d", (48, 48), args.n_images, args.epochs),
                                    ("cnn3d", (50, 50, 50), args.n_3d, 2)]:
         if name in args.skip:
             continue
@@ -192,6 +192,7 @@ def main(argv=None):
     parser.add_argument("--part", choices=["speed", "residuals", "both"], default="both")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per speed run (first one compiles)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--n-images", type=int, default=10_000, help="images in the CNN1D/CNN2D speed runs")
     parser.add_argument("--n-3d", type=int, default=300, help="images in the CNN3D speed run")
     parser.add_argument("--skip", nargs="*", default=[], help="speed runs to skip (cnn1d, cnn2d, cnn3d)")
     parser.add_argument("--catalog", help="HDF5 catalogue from save_catalog (default: build the default mock)")
