@@ -145,8 +145,8 @@ def test_mixture_flow_intervals_are_calibrated(mixture_flow, data):
 
 def test_mixture_beats_one_gaussian_on_skewed_posteriors(mixture_flow, data):
     (X, y), (Xt, yt) = data
-    # capped at 60 epochs to keep the test fast (the held-out likelihood has converged by then)
-    affine = FlowRegressor(density="affine", n_blocks=3, random_state=0, **{**FAST, "epochs": 60}).fit(X, y)
+    # capped at 40 epochs to keep the test fast (the held-out likelihood has nearly converged by then)
+    affine = FlowRegressor(density="affine", n_blocks=3, random_state=0, **{**FAST, "epochs": 40}).fit(X, y)
     # the affine stack is one Gaussian per cluster
     mean, sd = affine.predict(Xt[:5], return_std=True)
     np.testing.assert_allclose(affine.log_prob(Xt[:5], yt[:5]), stats.norm.logpdf(yt[:5], mean, sd),
@@ -224,7 +224,7 @@ def test_pickle_clone_and_grid_search_with_log_prob_scorer():
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
-def test_input_errors():
+def test_input_errors(mixture_flow):
     X, y = skewed_problem(50, 3)
     clusters = [np.zeros((5, 3)), np.zeros((7, 3))]
     with pytest.raises(TypeError, match="PhaseSpaceKDE"):
@@ -233,7 +233,7 @@ def test_input_errors():
         FlowRegressor(density="spline", epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         FlowRegressor(hidden_layer_sizes=(0,), epochs=1).fit(X, y)
-    flow = FlowRegressor(hidden_layer_sizes=(4,), epochs=1, random_state=0).fit(X, y)
+    flow = mixture_flow
     with pytest.raises(ValueError, match="one log10 M200c per cluster"):
         flow.log_prob(X, y[:3])
     with pytest.raises(ValueError, match="n_samples"):
@@ -245,13 +245,11 @@ def test_input_errors():
 
 
 def test_pipeline_with_phase_space_images_exposes_the_posterior_api():
-    from sklearn.model_selection import GroupKFold, cross_val_score
-
     from skcluster import PhaseSpaceKDE
     from skcluster.pipeline import make_pipeline
     from skcluster.testing import make_toy_clusters
 
-    X, y, groups = make_toy_clusters(60, interloper_fraction=0.2, random_state=0)
+    X, y, _ = make_toy_clusters(60, interloper_fraction=0.2, random_state=0)
     pipe = make_pipeline(PhaseSpaceKDE(coords="rv", grid_shape=(8, 8)),
                          FlowRegressor(hidden_layer_sizes=(8,), learning_rate=1e-2, epochs=2, random_state=0))
     pipe.fit(X, y)
@@ -259,10 +257,10 @@ def test_pipeline_with_phase_space_images_exposes_the_posterior_api():
     assert pipe.predict_interval(X[:4], [0.68, 0.95]).shape == (4, 2, 2)
     assert pipe.sample(X[:4], n_samples=3, random_state=0).shape == (3, 4)
     assert pipe.log_prob(X[:4], y[:4]).shape == (4,)
-    scores = cross_val_score(pipe, X, y, groups=groups, cv=GroupKFold(2), scoring=log_prob_scorer)
-    assert np.all(np.isfinite(scores))
+    assert np.isfinite(log_prob_scorer(pipe, X, y))
 
 
+@pytest.mark.slow
 def test_global_feature_scaling_equals_scaling_by_hand():
     X, y = skewed_problem(200, 4)
     X = X * [1.0, 30.0] + 5.0
