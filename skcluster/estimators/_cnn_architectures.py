@@ -96,17 +96,16 @@ def build_kodiramanah2021(input_shape):
     Returns
     -------
     model : keras.Model
-        Uncompiled; linear output of shape (n, 1).
+        Uncompiled; linear output of shape (n, 1); 73,873 weights for 50^3.
 
     Examples
     --------
     >>> from skcluster.estimators._cnn_architectures import build_kodiramanah2021
-    >>> build_kodiramanah2021((50, 50, 50, 1)).count_params()
-    73873
+    >>> build_kodiramanah2021((20, 20, 20, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The CNN3D needs 3D images of at least 36 bins per axis ...
     """
-    import keras
-    from keras import layers
-
     min_size = kodiramanah2021_min_size()
     if len(input_shape) != 4 or min(input_shape[:3]) < min_size:
         raise ValueError(
@@ -114,6 +113,9 @@ def build_kodiramanah2021(input_shape):
             f"(n_x, n_y, n_v, 1)); got {tuple(input_shape)}. Use a finer KDE grid (e.g. 50^3) "
             "or pass your own builder as architecture=."
         )
+    import keras
+    from keras import layers
+
     inputs = keras.Input(shape=tuple(input_shape))
     h = inputs
     for filters in KR2021_FILTERS:

@@ -22,7 +22,7 @@ What ``fit(X, y, *, validation_data=None)`` does
 4. splits off ``validation_fraction`` of the samples at random (or uses
    ``validation_data``), then ``X, y = self._augment(X, y)`` on the training
    part only;
-5. on a fresh fit (``keras.backend.clear_session()`` was called before
+5. on a fresh fit (``keras.backend.clear_session`` was called before
    seeding): ``model = self._build_model(X.shape[1:])`` and
    ``self._compile(model)``; with ``warm_start=True`` and a fitted model, the
    existing model (and optimizer state) continues training instead (inputs
@@ -270,7 +270,9 @@ class KerasEstimatorBase(BaseEstimator):
         np_state, py_state = np.random.get_state(), random.getstate()
         try:
             if not (self.warm_start and hasattr(self, "model_")):
-                keras.backend.clear_session()
+                # free_memory=False: skip the full gc.collect (seconds in a large process);
+                # Python's collector still frees the old model.
+                keras.backend.clear_session(free_memory=False)
             keras.utils.set_random_seed(seed)
             return self._fit(keras, X, y, validation_data, rng)
         finally:

@@ -17,13 +17,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skcluster import CNNRegressor, CylinderCut, PhaseSpaceKDE
-from skcluster.estimators._cnn_architectures import kodiramanah2021_min_size
+from skcluster.estimators._cnn_architectures import build_kodiramanah2021, kodiramanah2021_min_size
 from skcluster.testing import check_set_estimator, make_toy_clusters
 
 pytestmark = pytest.mark.keras
 
 #: Least R^2 of the CNN1D on noiseless toy velocity profiles after short training.
 MIN_TOY_R2 = 0.8
+#: Weights of our CNN3D on 50^3 images (Kodi Ramanah et al. 2021 quote ~1e5).
+KR2021_WEIGHTS_50 = 73873
 #: Velocity bins / radius bins of the tiny test images.
 N_V, N_R = 12, 3
 #: Images per test set and batch size (one batch shape throughout).
@@ -81,6 +83,7 @@ def test_3d_images_use_kodiramanah2021_network():
     assert cnn.input_shape_ == (side, side, side, 1)
     assert cnn.model_.optimizer.learning_rate.numpy() == pytest.approx(1e-4)
     assert cnn.predict(X).shape == (3,)
+    assert build_kodiramanah2021((50, 50, 50, 1)).count_params() == KR2021_WEIGHTS_50
     with pytest.raises(ValueError, match="at least 36 bins"):
         CNNRegressor(epochs=1, run_eagerly=True).fit(*_toy_images(3, (8, 8, 8)))
 
