@@ -1,4 +1,5 @@
 """skcluster.estimators."""
+from ._cnn import CNNRegressor  # noqa: F401
 from ._flow import FlowRegressor  # noqa: F401
 from ._divergence import kl_divergences, symmetric_kl_divergences  # noqa: F401
 from ._dispersion import velocity_dispersion  # noqa: F401
