@@ -27,14 +27,11 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     being the **last** image axis) and chooses the network from the number of
     image axes:
 
-    ================  ===================  ==========================================
-    images            ``architecture_``    network
-    ================  ===================  ==========================================
-    (n, n_v)          ``"ho2019_1d"``      Ho et al. (2019) CNN1D
-    (n, n_R, n_v)     ``"ho2019_2d"``      Ho et al. (2019) CNN2D: 1D convolutions
-                                           along v_los, the n_R radius bins as channels
-    (n, n_x, n_y, n_v) ``"kodiramanah2021_3d"``  Kodi Ramanah et al. (2021) CNN3D
-    ================  ===================  ==========================================
+    - ``(n, n_v)`` images: Ho et al. (2019) CNN1D (``architecture_ = "ho2019_1d"``);
+    - ``(n, n_R, n_v)``: Ho et al. (2019) CNN2D, 1D convolutions along v_los
+      with the n_R radius bins as channels (``"ho2019_2d"``);
+    - ``(n, n_x, n_y, n_v)``: Kodi Ramanah et al. (2021) CNN3D
+      (``"kodiramanah2021_3d"``).
 
     The target is scaled to [0, 1] by the training range of ``y`` (Ho 2019
     eq. 4); the Ho networks end in a sigmoid, so their predictions stay inside
@@ -45,7 +42,7 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     Parameters
     ----------
     architecture : {"auto", "ho2019", "kodiramanah2021"} or callable, default="auto"
-        Network. ``"auto"`` picks from the image dimension (table above). A
+        Network. ``"auto"`` picks from the image dimension (list above). A
         callable ``builder(input_shape) -> keras.Model`` (uncompiled, output
         (n, 1)) receives ``input_shape = (*grid, 1)`` and is fed images with a
         trailing channel axis; it is trained on ``y`` scaled to [0, 1]. It
@@ -112,8 +109,8 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
 
     See Also
     --------
-    skcluster.PhaseSpaceKDE : makes the images.
-    skcluster.SBICalibrator : turns point predictions into posteriors.
+    skcluster.PhaseSpaceKDE : Makes the images.
+    skcluster.SBICalibrator : Turns point predictions into posteriors.
 
     Examples
     --------
