@@ -29,15 +29,14 @@ _GRID_POINTS = 1001
 
 def _as_2d_features(X):
     """(n, *grid) images or (n, d) features -> (n, n_features) float array."""
-    if isinstance(X, (list, tuple)) and len(X) and np.ndim(X[0]) == 2 and np.shape(X[0])[-1] == 3:
-        lengths = {len(c) for c in X}
-        if len(lengths) > 1:
-            raise TypeError(
-                "FlowRegressor takes feature arrays of shape (n_clusters, *grid) or "
-                "(n_clusters, n_features), "
-                "not a list of galaxy sets; put PhaseSpaceKDE before it, e.g. "
-                "make_pipeline(PhaseSpaceKDE(), FlowRegressor())."
-            )
+    is_sets = isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object)
+    if is_sets and len(X) and np.ndim(X[0]) == 2 and np.shape(X[0])[-1] == 3:
+        # galaxy sets (n_galaxies, 3), not images: images are arrays, not lists of 3-column tables
+        raise TypeError(
+            "FlowRegressor takes feature arrays of shape (n_clusters, *grid) or (n_clusters, n_features), "
+            "not a list of galaxy sets (n_galaxies, 3); put PhaseSpaceKDE before it, e.g. "
+            "make_pipeline(PhaseSpaceKDE(), FlowRegressor())."
+        )
     if hasattr(X, "iloc") or hasattr(X, "columns"):  # data frames: keep feature names handling
         return X
     arr = check_array(X, allow_nd=True, dtype=np.float32, ensure_2d=True)

@@ -229,6 +229,8 @@ def test_input_errors(mixture_flow):
     clusters = [np.zeros((5, 3)), np.zeros((7, 3))]
     with pytest.raises(TypeError, match="PhaseSpaceKDE"):
         FlowRegressor(epochs=1).fit(clusters, [14.0, 15.0])
+    with pytest.raises(TypeError, match="galaxy sets"):  # equal sizes would otherwise pass as 3-D images
+        FlowRegressor(epochs=1).fit([np.zeros((5, 3)), np.ones((5, 3))], [14.0, 15.0])
     with pytest.raises(ValueError, match="density"):
         FlowRegressor(density="spline", epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
