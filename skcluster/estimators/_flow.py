@@ -59,15 +59,19 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
 
     Parameters
     ----------
-    density : {'mixture', 'affine'}, default='mixture'
+    density : {'mixture', 'affine', 'spline'}, default='mixture'
         'affine' is the paper's stack of ``n_blocks`` affine flow blocks, each
         with its own MLP giving a mean (linear output) and a scale (exponential
         output). Conditioned only on the features, the stack is a single
         Gaussian per cluster. 'mixture' is a Gaussian mixture of
         ``n_components`` with feature-dependent weights, means and scales,
         which can represent skewed, heavy-tailed and bimodal posteriors.
+        'spline' is an affine map followed by a monotone rational-quadratic
+        spline of ``n_bins`` bins (Durkan et al. 2019), also flexible.
     n_components : int, default=5
         Mixture components (``density='mixture'``).
+    n_bins : int, default=8
+        Spline bins (``density='spline'``).
     n_blocks : int, default=3
         Affine blocks (``density='affine'``; the paper: 3).
     hidden_layer_sizes : tuple of int, default=(512, 64, 512)
@@ -140,7 +144,8 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
 
     _parameter_constraints = {
         **KerasEstimatorBase._parameter_constraints,
-        "density": [StrOptions({"mixture", "affine"})],
+        "density": [StrOptions({"mixture", "affine", "spline"})],
+        "n_bins": [Interval(Integral, 2, None, closed="left")],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "n_blocks": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
@@ -148,16 +153,17 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         "feature_scaling": [StrOptions({"per_feature", "global", "none"})],
     }
 
-    def __init__(self, *, density="mixture", n_components=5, n_blocks=3, hidden_layer_sizes=(512, 64, 512),
-                 activation="tanh", feature_scaling="per_feature", epochs=100, batch_size=100,
-                 learning_rate=1e-4, validation_fraction=0.1, early_stopping=10, warm_start=False, verbose=0,
-                 random_state=None):
+    def __init__(self, *, density="mixture", n_components=5, n_blocks=3, n_bins=8,
+                 hidden_layer_sizes=(512, 64, 512), activation="tanh", feature_scaling="per_feature",
+                 epochs=100, batch_size=100, learning_rate=1e-4, validation_fraction=0.1, early_stopping=10,
+                 warm_start=False, verbose=0, random_state=None):
         super().__init__(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          warm_start=warm_start, verbose=verbose, random_state=random_state)
         self.density = density
         self.n_components = n_components
         self.n_blocks = n_blocks
+        self.n_bins = n_bins
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.feature_scaling = feature_scaling
@@ -195,7 +201,7 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
     def _build_model(self, input_shape):
         import keras
 
-        self.density_ = make_density(self.density, n_blocks=self.n_blocks, n_components=self.n_components)
+        self.density_ = self._make_density()
         sizes = self._hidden_sizes()
         inputs = keras.Input(shape=input_shape, name="features")
 
@@ -211,6 +217,10 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
             heads, outs = zip(*(mlp(f"block{k}", 2) for k in range(self.n_blocks)))
             outputs = keras.layers.Concatenate(name="params")(list(outs)) if len(outs) > 1 else outs[0]
             biases = [np.zeros(2) for _ in heads]
+        elif self.density == "spline":
+            head, outputs = mlp("spline", self.density_.n_params)
+            heads = [head]
+            biases = [np.zeros(self.density_.n_params)]  # identity spline: a standard normal
         else:
             head, outputs = mlp("mixture", self.density_.n_params)
             heads = [head]
@@ -233,9 +243,13 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         return negative_log_likelihood
 
     # ---------------------------------------------------------- evaluation
+    def _make_density(self):
+        return make_density(self.density, n_blocks=self.n_blocks, n_components=self.n_components,
+                            n_bins=self.n_bins)
+
     def _density(self):
         if not hasattr(self, "density_"):
-            self.density_ = make_density(self.density, n_blocks=self.n_blocks, n_components=self.n_components)
+            self.density_ = self._make_density()
         return self.density_
 
     def _theta(self, X):

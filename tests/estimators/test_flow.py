@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from skcluster.estimators._flow_densities import AffineStack, GaussianMixture, make_density
+from skcluster.estimators._flow_densities import AffineSpline, AffineStack, GaussianMixture, make_density
 
 pytestmark = pytest.mark.keras
 
@@ -51,7 +51,8 @@ def test_affine_stack_is_one_gaussian():
     np.testing.assert_allclose(dens.quantile([0.5], theta)[:, 0], loc)
 
 
-@pytest.mark.parametrize("density", [AffineStack(3), GaussianMixture(4)], ids=["affine", "mixture"])
+@pytest.mark.parametrize("density", [AffineStack(3), GaussianMixture(4), AffineSpline(6)],
+                         ids=["affine", "mixture", "spline"])
 def test_density_is_normalised_and_consistent(density):
     theta = _random_theta(density)
     grid = np.linspace(-25, 25, 200001)
@@ -82,8 +83,9 @@ def test_density_is_normalised_and_consistent(density):
 def test_make_density():
     assert make_density("affine", n_blocks=2).n_params == 4
     assert make_density("mixture", n_components=3).n_params == 9
-    with pytest.raises(ValueError, match="'affine' or 'mixture'"):
-        make_density("spline")
+    assert make_density("spline", n_bins=4).n_params == 13
+    with pytest.raises(ValueError, match="'affine', 'mixture' or 'spline'"):
+        make_density("maf")
 
 
 # ---------------------------------------------------------------- estimator
@@ -141,6 +143,15 @@ def test_mixture_flow_intervals_are_calibrated(mixture_flow, data):
     # the exact PIT gives the same coverage as the intervals
     _, cov_pit = coverage_curve(yt, pit=mixture_flow.predict_cdf(Xt, yt), credibility_levels=[0.68, 0.95])
     np.testing.assert_allclose(cov_pit, cov, atol=1e-3)
+
+
+@pytest.mark.slow
+def test_spline_flow_intervals_are_calibrated(data):
+    (X, y), (Xt, yt) = data
+    flow = FlowRegressor(density="spline", n_bins=8, random_state=0, **FAST).fit(X, y)
+    cov = interval_coverage(yt, flow.predict_interval(Xt, [0.68, 0.95]))
+    assert abs(cov[0] - 0.68) <= COVERAGE_68_TOL, cov
+    assert abs(cov[1] - 0.95) <= COVERAGE_95_TOL, cov
 
 
 def test_mixture_beats_one_gaussian_on_skewed_posteriors(mixture_flow, data):
@@ -217,7 +228,7 @@ def test_pickle_clone_and_grid_search_with_log_prob_scorer():
                                rtol=1e-6)
     np.testing.assert_allclose(restored.log_prob(X[:10], y[:10]), flow.log_prob(X[:10], y[:10]), rtol=1e-6)
     one_split = [(np.arange(0, 200), np.arange(200, 300))]
-    search = GridSearchCV(clone(flow), {"density": ["affine", "mixture"]}, scoring=log_prob_scorer,
+    search = GridSearchCV(clone(flow), {"density": ["affine", "mixture", "spline"]}, scoring=log_prob_scorer,
                           cv=one_split)
     search.fit(X, y)
     assert set(search.best_params_) == {"density"}
@@ -232,7 +243,7 @@ def test_input_errors(mixture_flow):
     with pytest.raises(TypeError, match="galaxy sets"):  # equal sizes would otherwise pass as 3-D images
         FlowRegressor(epochs=1).fit([np.zeros((5, 3)), np.ones((5, 3))], [14.0, 15.0])
     with pytest.raises(ValueError, match="density"):
-        FlowRegressor(density="spline", epochs=1).fit(X, y)
+        FlowRegressor(density="maf", epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         FlowRegressor(hidden_layer_sizes=(0,), epochs=1).fit(X, y)
     flow = mixture_flow
