@@ -127,7 +127,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
     ``bandwidth**2`` times the full sample covariance (``ddof=1``, equal
     weights), exactly :class:`scipy.stats.gaussian_kde` with
     ``bw_method=bandwidth``; the images agree with it evaluated on the grid
-    to rounding. About 50-120 times slower than 'product' in 2-D and 3-D.
+    to rounding. About 30-70 times slower than 'product' in 2-D and 3-D.
     For ``coords='v'`` both kernels are the same.
 
     **Few galaxies.**
