@@ -23,6 +23,9 @@ depend only on the features, the composition is a single Gaussian with mean
 ``GaussianMixture`` is a ``K``-component Gaussian mixture whose weights, means
 and scales are all functions of the features: a flexible density that can be
 skewed, heavy-tailed or multimodal.
+
+``AffineSpline`` is an affine map followed by a monotone rational-quadratic
+spline (Durkan et al. 2019), flexible and exactly invertible.
 """
 
 import numpy as np
