@@ -5,6 +5,15 @@ The pieces are used by :func:`skcluster.datasets.make_mock_catalog`; they are
 public so that each step can be checked or replaced.
 """
 
+from ._clf import (
+    BLANTON03_LF,
+    CACCIATO09_PARAMETERS,
+    SUN_ABS_MAG_R01,
+    ConditionalLuminosityFunction,
+    absolute_magnitude,
+    luminosity,
+    schechter_number_density,
+)
 from ._field import LinearField
 from ._galaxies import populate_halos
 from ._halos import make_halo_box
@@ -19,6 +28,13 @@ from ._structure import (
 )
 
 __all__ = [
+    "BLANTON03_LF",
+    "CACCIATO09_PARAMETERS",
+    "ConditionalLuminosityFunction",
+    "SUN_ABS_MAG_R01",
+    "absolute_magnitude",
+    "luminosity",
+    "schechter_number_density",
     "HaloModel",
     "LinearField",
     "MDPL2_NS",

@@ -19,8 +19,10 @@ def populate_halos(halos, hod, model, *, box_size, rng, anisotropy=0.0, velocity
     halos : dict of ndarray
         As returned by :func:`make_halo_box`: ``log_mass``, ``position``
         [h^-1 Mpc], ``velocity`` [km/s], ``concentration``.
-    hod : Zheng07HOD
-        Occupation model.
+    hod : Zheng07HOD or ConditionalLuminosityFunction
+        Occupation model. A model with a ``sample_magnitudes`` method (the
+        conditional luminosity function) also gives each galaxy an absolute
+        magnitude.
     model : HaloModel
         Gives R200c and V200c at the snapshot redshift.
     box_size : float
@@ -40,7 +42,8 @@ def populate_halos(halos, hod, model, *, box_size, rng, anisotropy=0.0, velocity
     -------
     galaxies : dict of ndarray
         ``position`` (n, 3) [h^-1 Mpc], ``velocity`` (n, 3) [km/s],
-        ``host`` (n,) row of the host in ``halos``, ``central`` (n,) bool.
+        ``host`` (n,) row of the host in ``halos``, ``central`` (n,) bool,
+        and with a luminosity model ``abs_mag`` (n,): M_{0.1r} - 5 log10 h.
 
     Examples
     --------
@@ -74,4 +77,7 @@ def populate_halos(halos, hod, model, *, box_size, rng, anisotropy=0.0, velocity
     velocity = np.concatenate([vel[cen_host], vel[sat_host] + dv])
     host = np.concatenate([cen_host, sat_host])
     central = np.concatenate([np.ones(len(cen_host), bool), np.zeros(len(sat_host), bool)])
-    return {"position": np.mod(position, box_size), "velocity": velocity, "host": host, "central": central}
+    out = {"position": np.mod(position, box_size), "velocity": velocity, "host": host, "central": central}
+    if callable(getattr(hod, "sample_magnitudes", None)):
+        out["abs_mag"] = hod.sample_magnitudes(log_mass[host], central, rng)
+    return out
