@@ -27,3 +27,15 @@ html_theme = "alabaster"
 html_static_path = ["_static"]
 intersphinx_mapping = {}
 nitpicky = False
+
+
+def _drop_sklearn_refs(app, what, name, obj, options, lines):
+    """Inherited scikit-learn docstrings (e.g. ``score``) cite labels of scikit-learn's own docs."""
+    import re
+
+    for i, line in enumerate(lines):
+        lines[i] = re.sub(r":ref:`([^`<]+?)\s*<r2_score>`", r"\1", line)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _drop_sklearn_refs)

@@ -36,7 +36,7 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     The target is scaled to [0, 1] by the training range of ``y`` (Ho 2019
     eq. 4); the Ho networks end in a sigmoid, so their predictions stay inside
     the training mass range. Inputs are multiplied by one scalar,
-    ``input_scale_`` = 1 / mean |pixel| of the training images, so that
+    ``input_scale_`` = 1 / mean(abs(pixel)) over the training images, so that
     normalised densities (which sum to 1) reach the network at order unity.
 
     Parameters

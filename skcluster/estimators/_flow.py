@@ -109,7 +109,7 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         Network from standardised features to density parameters.
     density_ : object
         The density family (see :mod:`skcluster.estimators._flow_densities`).
-    feature_mean_, feature_scale_ : ndarray of shape (n_features_in_,) or float
+    feature_mean_, feature_scale_ : ndarray of shape (n_features,) or float
         Feature standardisation (floats for ``feature_scaling='global'``,
         0 and 1 for 'none').
     y_mean_, y_scale_ : float

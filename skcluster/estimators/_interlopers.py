@@ -87,7 +87,7 @@ def shifting_gapper(cluster, *, gap=1000.0, bin_members=15, bin_width=0.4, max_i
 def sigma_clip_members(cluster, *, n_sigma=3.0, max_iter=10):
     """Members by iterative sigma clipping of v_los about the median.
 
-    Galaxies with |v_los - median| > ``n_sigma`` x (unbiased standard
+    Galaxies with abs(v_los - median) > ``n_sigma`` x (unbiased standard
     deviation of the current members) are removed until none is.
 
     Parameters
