@@ -14,11 +14,21 @@ from ._cosmology import (
     relativistic_subtract,
 )
 from ._cylinder import CylinderCut
+from ._effects import Miscentring, SpectroscopicIncompleteness, VelocityErrors
+from ._fibres import FibreCollisions, fibre_collision_mask
 from ._los import fibonacci_lines_of_sight, line_of_sight_basis, orthogonal_lines_of_sight
+from ._photometry import apparent_magnitude, k_correction
 from ._sky import sky_to_phase_space
 
 __all__ = [
     "CylinderCut",
+    "FibreCollisions",
+    "Miscentring",
+    "SpectroscopicIncompleteness",
+    "VelocityErrors",
+    "apparent_magnitude",
+    "fibre_collision_mask",
+    "k_correction",
     "MDPL2_PARAMETERS",
     "RedshiftTable",
     "fibonacci_lines_of_sight",

@@ -98,6 +98,7 @@ class RedshiftTable:
         self._z_of_d = CubicSpline(d, z)
         self._d_of_z = CubicSpline(z, d)
         self.d_max = float(d[-1])
+        self._dm_of_z = None
 
     def distance(self, z):
         """Comoving distance [h^-1 Mpc] at redshift ``z``."""
@@ -105,6 +106,22 @@ class RedshiftTable:
         if np.any((z < 0) | (z > self.z_max)):
             raise ValueError(f"redshift outside the table range [0, {self.z_max}]; build a larger RedshiftTable.")
         return self._d_of_z(z)
+
+    def distance_modulus(self, z):
+        """Distance modulus 5 log10(d_L / 10 pc) [mag] at redshift ``z`` (d_L in Mpc, not h^-1 Mpc).
+
+        astropy's ``distmod`` is evaluated once, on a grid, the first time;
+        ``distmod - 5 log10 z`` (smooth down to z = 0) is interpolated.
+        """
+        z = np.asarray(z, dtype=float)
+        if np.any((z <= 0) | (z > self.z_max)):
+            raise ValueError(f"redshift must be in (0, {self.z_max}] for a distance modulus; got "
+                             f"[{z.min()}, {z.max()}].")
+        if self._dm_of_z is None:
+            grid = np.geomspace(1e-5, self.z_max, 2001)
+            dm = self.cosmology.distmod(grid).value
+            self._dm_of_z = CubicSpline(np.log(grid), dm - 5.0 * np.log10(grid))
+        return self._dm_of_z(np.log(z)) + 5.0 * np.log10(z)
 
     def redshift(self, distance):
         """Redshift at comoving distance ``distance`` [h^-1 Mpc]."""
