@@ -293,3 +293,36 @@ def test_msigma_posteriors_on_the_tiny_mock():
     interval = sbi.predict_interval(X_new, 0.68)
     inside = (train.y[held] >= interval[:, 0]) & (train.y[held] <= interval[:, 1])
     assert abs(inside.mean() - 0.68) < MOCK_COVERAGE_TOL
+
+
+def _check_wraps(point, X, y, groups):
+    """SBI around ``point``: out-of-fold calibration predictions, posteriors around the refit."""
+    sbi = SBICalibrator(point, cv=3, grid_size=64).fit(X, y, groups=groups)
+    expected = cross_val_predict(clone(point), X, y, groups=groups, cv=GroupKFold(3))
+    np.testing.assert_allclose(sbi.calibration_predictions_, expected, rtol=1e-5)
+    interval = sbi.predict_interval(X[:6], [0.68, 0.95])
+    median = sbi.predict(X[:6])
+    assert np.all(np.isfinite(interval))
+    assert np.all((interval[:, 0, 0] <= median) & (median <= interval[:, 1, 0]))
+    assert np.all((interval[:, 0, 1] <= interval[:, 0, 0]) & (interval[:, 1, 0] <= interval[:, 1, 1]))
+    return sbi
+
+
+@pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")
+def test_wraps_sdm_regressor():
+    from skcluster import SDMRegressor
+
+    X, y, groups = make_toy_clusters(60, random_state=7)
+    _check_wraps(SDMRegressor(features="v"), X, y, groups)
+
+
+@pytest.mark.keras
+@pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")
+def test_wraps_cnn_pipeline():
+    from skcluster import CNNRegressor, CylinderCut, PhaseSpaceKDE
+
+    X, y, groups = make_toy_clusters(36, random_state=8)
+    point = make_pipeline(CylinderCut(), PhaseSpaceKDE(coords="rv", grid_shape=(3, 12)),
+                          CNNRegressor(epochs=1, batch_size=24, run_eagerly=True, random_state=0))
+    sbi = _check_wraps(point, X, y, groups)
+    assert sbi.estimator_[-1].architecture_ == "ho2019_2d"
