@@ -19,6 +19,7 @@ the table; its log10 M grid is ``v_grid + beta * d``. Predictions cost
 ``O(grid_size)`` per cluster, independent of the calibration-set size.
 """
 
+import copy
 import numbers
 import warnings
 
@@ -27,6 +28,7 @@ from scipy.special import logsumexp
 from scipy.stats import gaussian_kde
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.model_selection import GroupKFold, check_cv, cross_val_predict
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
@@ -284,15 +286,19 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
                 "no posterior can be calibrated from them. Use more calibration clusters, or an "
                 "estimator whose predictions vary."
             )
-        kde = gaussian_kde(np.vstack([d, y]), bw_method=self.bandwidth)
+        degenerate = ValueError(
+            "The calibration predictions and masses are perfectly correlated, so the joint KDE "
+            "is degenerate; the calibration set must be held out from the estimator's training set."
+        )
+        try:
+            kde = gaussian_kde(np.vstack([d, y]), bw_method=self.bandwidth)
+        except np.linalg.LinAlgError:  # singular covariance: d and y on a line
+            raise degenerate from None
         cov = np.array(kde.covariance, dtype=float)
         h_dd, h_dm, h_mm = cov[0, 0], cov[0, 1], cov[1, 1]
         s2 = h_mm - h_dm**2 / h_dd
         if not s2 > 0:
-            raise ValueError(
-                "The calibration predictions and masses are perfectly correlated, so the joint KDE "
-                "is degenerate; the calibration set must be held out from the estimator's training set."
-            )
+            raise degenerate
         beta = h_dm / h_dd
         v = y - beta * d
         size = self.grid_size
@@ -318,6 +324,25 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         self.offset_grid_ = v_grid
         self.joint_table_ = table
         self.row_log_scale_ = 0.5 * min_sq / h_dd + np.log(norm)
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by ``estimator_`` in ``fit`` (if it records one)."""
+        try:
+            return self.estimator_.n_features_in_
+        except AttributeError as exc:
+            raise AttributeError(
+                f"{type(self).__name__} has no n_features_in_: it is not fitted, or its estimator "
+                "does not record one (estimators of lists of clusters do not)."
+            ) from exc
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:  # the input is whatever the wrapped estimator takes
+            tags.input_tags = copy.deepcopy(get_tags(self.estimator).input_tags)
+        except AttributeError:  # not a scikit-learn estimator: keep the defaults
+            pass
+        return tags
 
     def joint_pdf(self, d, log_mass):
         """Tabulated joint density P(d, log10 M) at points (interpolated in d).
