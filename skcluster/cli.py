@@ -1,0 +1,138 @@
+"""The ``skcluster`` command-line program: simulate, benchmark, predict.
+
+Run ``skcluster --help`` or ``skcluster COMMAND --help``. Exit codes: 0 on
+success, 1 when the work failed (the message says why), 2 for bad usage.
+"""
+
+import argparse
+import os
+import sys
+
+__all__ = ["main"]
+
+
+def _cmd_simulate(args):
+    from .comparison import build_catalog
+
+    catalog = build_catalog(quick=args.quick, random_state=args.random_state, progress=not args.quiet)
+    from .datasets import save_catalog
+
+    save_catalog(catalog, args.output)
+    n_train, n_test = len(catalog.train.y), len(catalog.test.y)
+    print(f"wrote {args.output}: {n_train} training and {n_test} test observations")
+    return 0
+
+
+def _cmd_benchmark(args):
+    from .comparison import run_benchmark
+
+    report = run_benchmark(
+        output=args.output,
+        quick=args.quick,
+        catalog_path=args.catalog,
+        models=args.models.split(",") if args.models else None,
+        n_splits=args.n_splits,
+        random_state=args.random_state,
+        log=None if args.quiet else print,
+    )
+    print(report.summary_text)
+    return 0 if report.ok else 1
+
+
+def _cmd_predict(args):
+    import joblib
+    import numpy as np
+
+    from .datasets import FIELDS, load_field, read_field
+
+    if args.field in FIELDS:
+        field = load_field(args.field)
+        cluster, center = field.cluster, field.center
+    else:
+        if not os.path.exists(args.field):
+            raise FileNotFoundError(f"No field file {args.field!r}, and it is not a shipped field {sorted(FIELDS)}.")
+        cluster = read_field(args.field, center=args.center, radius_h=args.radius_h,
+                             radius_physical=args.radius_physical)
+        center = args.center
+    model = joblib.load(args.model)
+    X = [cluster]
+    median = float(np.asarray(model.predict(X))[0])
+    line = f"log10 M200c = {median:.3f} [h^-1 Msun]"
+    if hasattr(model, "predict_interval"):
+        lo, hi = np.asarray(model.predict_interval(X, confidence_level=args.level)).reshape(2)
+        line += f"; {100 * args.level:.0f}% interval [{lo:.3f}, {hi:.3f}] (-{median - lo:.3f} / +{hi - median:.3f} dex)"
+    else:
+        line += " (point estimate: this model gives no interval; wrap it in SBICalibrator for one)"
+    where = f" at z = {center[2]}" if center is not None else ""
+    print(f"{args.field}{where}: {len(cluster)} galaxies in the field")
+    print(line)
+    return 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="skcluster",
+        description="Dynamical masses of galaxy clusters: build mock catalogues, compare estimators, predict masses.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("simulate", help="write a mock cluster catalogue (HDF5) from the built-in simulator")
+    p.add_argument("--output", "-o", default="mock_catalog.h5", help="output HDF5 file (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="a small catalogue, built in seconds")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("benchmark", help="compare the estimators on the mock under halo-grouped cross-validation")
+    p.add_argument("--output", "-o", default="skcluster-report", help="report directory (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="small catalogue, few epochs: minutes on 2 cores")
+    p.add_argument("--catalog", help="use this catalogue (from `skcluster simulate`) instead of building one")
+    p.add_argument("--models", help="comma-separated subset of models (default: all)")
+    p.add_argument("--n-splits", type=int, default=5, help="number of halo-grouped folds (default: %(default)s)")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_benchmark)
+
+    p = sub.add_parser("predict", help="apply a saved model to a real cluster field and print its mass")
+    p.add_argument("model", help="a fitted pipeline saved with joblib (e.g. skcluster-report/models/*.joblib)")
+    p.add_argument("field", help="a shipped field name (coma_desi, coma_sdss, a2670_sdss) or a CSV/text file")
+    p.add_argument("--center", type=float, nargs=3, metavar=("RA", "DEC", "Z"),
+                   help="cluster centre [deg, deg, redshift], needed for files with ra, dec, z columns")
+    p.add_argument("--radius-h", type=float, help="h used for radii given in Mpc (R_proj, v_los files)")
+    p.add_argument("--radius-physical", action="store_true", help="radii are physical, not comoving")
+    p.add_argument("--level", type=float, default=0.68, help="credibility of the interval (default: %(default)s)")
+    p.set_defaults(func=_cmd_predict)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``skcluster`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 on failure, 2 on bad usage.
+
+    Examples
+    --------
+    >>> from skcluster.cli import main
+    >>> main(["predict", "no-such-model.joblib", "no-such-field.csv"])  # the message goes to stderr
+    1
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, FileNotFoundError, OSError, ImportError) as exc:
+        print(f"skcluster {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The main job: build the mock, compare the estimators, write the report."""
+
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._models import default_models
+from ._report import comparison_statistics, finite_predictions, write_report
+from ._runner import run_comparison
+
+__all__ = ["QUICK_CATALOG", "build_catalog", "run_benchmark"]
+
+#: Catalogue settings of ``--quick``: one small realisation, built in seconds.
+QUICK_CATALOG = {"n_realizations": 2, "box_size": 300.0}
+#: Models whose final fit gets the sampling-robustness test (Ho et al. 2019 Table 4).
+ROBUSTNESS_MODELS = ("msigma", "sdm_2d", "cnn_1d", "cnn_2d")
+
+
+def build_catalog(*, quick=False, random_state=0, progress=False):
+    """Build the built-in mock catalogue of the main job.
+
+    Parameters
+    ----------
+    quick : bool, default=False
+        Use :data:`QUICK_CATALOG` instead of the full default catalogue.
+    random_state : int, default=0
+        Seed.
+    progress : bool, default=False
+        Show progress bars.
+
+    Returns
+    -------
+    catalog : MockCatalog
+        See :func:`skcluster.datasets.make_mock_catalog`.
+    """
+    from ..datasets import make_mock_catalog
+
+    kwargs = dict(QUICK_CATALOG) if quick else {}
+    return make_mock_catalog(random_state=random_state, progress=progress, **kwargs)
+
+
+@dataclass
+class BenchmarkReport:
+    """What :func:`run_benchmark` produced."""
+
+    paths: dict
+    stats: dict
+    summary_text: str
+    ok: bool
+
+
+def _checks(stats):
+    """The issue's acceptance checks, as (description, passed) pairs."""
+    out = []
+
+    def std(name):
+        e = stats.get(name)
+        return None if not e or e.get("error") else e["summary"]["std"]
+
+    cnn, ms, flow = std("cnn_2d"), std("msigma"), std("flow")
+    if cnn is not None and ms is not None:
+        out.append((f"CNN2D scatter {cnn:.3f} <= 0.6 x contaminated M-sigma {ms:.3f} (paper ratio 0.42)",
+                    cnn <= 0.6 * ms))
+    if flow is not None and cnn is not None:
+        out.append((f"flow scatter {flow:.3f} <= CNN2D {cnn:.3f}", flow <= cnn))
+    for name, e in stats.items():
+        if e.get("coverage"):
+            for lvl, cov in e["coverage"].items():
+                if name.startswith("sbi"):
+                    out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f} (within +-0.03)",
+                                abs(cov - float(lvl)) <= 0.03))
+    return out
+
+
+def _figures(results, output):
+    """Predicted-vs-true and residual figures; returns (title, file) pairs.
+
+    Drawn on :class:`matplotlib.figure.Figure` objects (no pyplot, so no
+    global backend switch); nothing is drawn without matplotlib.
+    """
+    try:
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
+    except ImportError:
+        return []
+    from ..plotting import plot_predicted_vs_true, plot_residual_pdf
+
+    ok = [r for r in results.values() if r.error is None]
+    if not ok:
+        return []
+    ncol = min(4, len(ok))
+    nrow = int(np.ceil(len(ok) / ncol))
+    fig = Figure(figsize=(3.6 * ncol, 3.4 * nrow))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
+    for ax, res in zip(axes.flat, ok):
+        plot_predicted_vs_true(*finite_predictions(res), ax=ax)
+        ax.set_title(res.spec.label, fontsize=9)
+    for ax in axes.flat[len(ok):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(os.path.join(output, "predicted_vs_true.png"), dpi=110)
+    figs = [("Predicted vs true mass (median, 16-84 and 3-97 percentile bands)", "predicted_vs_true.png")]
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
+    palette = colormaps["tab20"].colors
+    for k, res in enumerate(ok):
+        plot_residual_pdf(*finite_predictions(res), ax=ax, color=palette[k % len(palette)], label=res.spec.label,
+                          gaussian=False)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(os.path.join(output, "residual_pdfs.png"), dpi=110)
+    figs.append(("Residual distributions", "residual_pdfs.png"))
+    return figs
+
+
+def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, models=None, n_splits=5,
+                  random_state=0, log=None, save_models=True):
+    """Run the papers' comparison on the built-in mock and write the report.
+
+    Parameters
+    ----------
+    output : str, default="skcluster-report"
+        Report directory: ``report.md``, ``report.html``, ``results.json``,
+        figures, and the final fitted models under ``models/`` (joblib).
+    quick : bool, default=False
+        Small catalogue and few epochs (minutes on 2 cores).
+    catalog_path : str, default=None
+        A catalogue written by ``skcluster simulate``; built if None.
+    models : list of str, default=None
+        Subset of :data:`~skcluster.comparison.MODEL_NAMES`; all if None.
+    n_splits : int, default=5
+        Number of halo-grouped folds.
+    random_state : int, default=0
+        Seed of the catalogue, the folds and the models.
+    log : callable, default=None
+        Progress messages (e.g. ``print``).
+    save_models : bool, default=True
+        Save the final fitted models.
+
+    Returns
+    -------
+    report : BenchmarkReport
+    """
+    log = log or (lambda msg: None)
+    t_start = time.perf_counter()
+    specs = default_models()
+    if models is not None:
+        known = {s.name for s in specs}
+        unknown = sorted(set(models) - known)
+        if unknown:
+            raise ValueError(f"Unknown model(s) {unknown}; choose from {sorted(known)}.")
+        specs = [s for s in specs if s.name in models]
+    if catalog_path:
+        from ..datasets import load_catalog
+
+        catalog = load_catalog(catalog_path)
+        log(f"loaded {catalog_path}")
+    else:
+        log("building the mock catalogue" + (" (quick)" if quick else ""))
+        t0 = time.perf_counter()
+        catalog = build_catalog(quick=quick, random_state=random_state, progress=log is not None)
+        log(f"catalogue built in {time.perf_counter() - t0:.1f} s")
+    results = run_comparison(catalog, specs, n_splits=n_splits, quick=quick, random_state=random_state, log=log)
+    log("statistics and robustness")
+    stats = comparison_statistics(results, catalog, robustness_models=ROBUSTNESS_MODELS, random_state=random_state)
+    os.makedirs(output, exist_ok=True)
+    if save_models:
+        import joblib
+
+        os.makedirs(os.path.join(output, "models"), exist_ok=True)
+        for name, res in results.items():
+            if res.final_model is not None:
+                joblib.dump(res.final_model, os.path.join(output, "models", f"{name}.joblib"))
+    figures = _figures(results, output)
+    checks = _checks(stats)
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow (Keras default)")
+    tr, te = catalog.train, catalog.test
+    header = [
+        f"catalogue: {len(tr.y)} training and {len(te.y)} test observations of "
+        f"{len(np.unique(np.concatenate([tr.groups, te.groups])))} halos; test log10 M200c "
+        f"{np.min(te.y):.2f}-{np.max(te.y):.2f} [h^-1 Msun]",
+        f"{n_splits}-fold halo-grouped cross-validation (train on the flat sample, test on the mass-function sample)",
+        f"mode: {'quick' if quick else 'full'}; Keras backend: {backend}; Python {platform.python_version()}; "
+        f"{os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}",
+        f"total time: {time.perf_counter() - t_start:.0f} s",
+    ] + [f"check {'PASSED' if ok else 'FAILED'}: {desc}" for desc, ok in checks]
+    command = " ".join(["skcluster"] + sys.argv[1:]) if sys.argv and sys.argv[0].endswith("skcluster") else None
+    paths = write_report(stats, output, header_lines=header, figures=figures, command=command)
+    lines = [f"{e['label']:<32s} std {e['summary']['std']:.3f} dex" if not e["error"]
+             else f"{e['label']:<32s} FAILED: {e['error']}" for e in stats.values()]
+    lines += header[-len(checks):] if checks else []
+    lines.append(f"report: {paths['markdown']} and {paths['html']}")
+    ok = all(e["error"] is None for e in stats.values())
+    return BenchmarkReport(paths=paths, stats=stats, summary_text="\n".join(lines), ok=ok)

@@ -1,0 +1,71 @@
+"""Tests of the ``skcluster`` command: simulate, benchmark, predict, help and errors."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from skcluster.cli import main
+from skcluster.datasets import TINY_MOCK_PARAMS, load_catalog
+
+
+def test_help_lists_the_subcommands():
+    out = subprocess.run([sys.executable, "-m", "skcluster.cli", "--help"], capture_output=True, text=True, check=True)
+    for cmd in ("simulate", "benchmark", "predict"):
+        assert cmd in out.stdout
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+
+
+def test_simulate_writes_a_loadable_catalogue(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("skcluster.comparison._benchmark.QUICK_CATALOG", TINY_MOCK_PARAMS)
+    path = tmp_path / "mock.h5"
+    assert main(["simulate", "--quick", "--quiet", "-o", str(path)]) == 0
+    cat = load_catalog(path)
+    assert f"{len(cat.train.y)} training and {len(cat.test.y)} test" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def saved_model(tiny_catalog_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli_report")
+    status = main(["benchmark", "--catalog", tiny_catalog_file, "--models", "msigma,sbi_msigma",
+                   "--n-splits", "3", "--quiet", "-o", str(out)])
+    assert status == 0
+    return out
+
+
+def test_benchmark_summary_and_report(saved_model, capsys):
+    assert (saved_model / "report.md").exists() and (saved_model / "report.html").exists()
+
+
+def test_predict_coma_prints_mass_and_interval(saved_model, capsys):
+    assert main(["predict", str(saved_model / "models" / "sbi_msigma.joblib"), "coma_desi"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"log10 M200c = (\d+\.\d+) \[h\^-1 Msun\]; 68% interval \[(\d+\.\d+), (\d+\.\d+)\]", out)
+    assert m, out
+    median, lo, hi = map(float, m.groups())
+    assert 13.0 < lo < median < hi < 16.0
+
+
+def test_predict_point_model_says_no_interval(saved_model, capsys):
+    assert main(["predict", str(saved_model / "models" / "msigma.joblib"), "coma_desi"]) == 0
+    assert "gives no interval" in capsys.readouterr().out
+
+
+def test_predict_missing_files_fail_with_message(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "none.joblib"), "coma_desi"]) == 1
+    assert "error" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "none.joblib"), str(tmp_path / "field.csv")]) == 1
+    assert "No field file" in capsys.readouterr().err
+
+
+def test_predict_needs_a_centre_for_sky_files(saved_model, tmp_path, capsys):
+    field = tmp_path / "field.csv"
+    field.write_text("ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,0.024\n")
+    assert main(["predict", str(saved_model / "models" / "msigma.joblib"), str(field)]) == 1
+    assert "center" in capsys.readouterr().err.lower()
