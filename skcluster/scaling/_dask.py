@@ -1,0 +1,421 @@
+"""Out-of-core featurisation with Dask: chunks of clusters to PhaseSpaceKDE images.
+
+Every image depends on its own cluster only, so a catalogue splits into
+independent chunks of clusters; each chunk becomes one block of a
+:class:`dask.array.Array` (one ``dask.delayed`` task per chunk). Dask is
+imported inside the functions: importing this module needs numpy only.
+"""
+
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ..validation import check_clusters
+
+__all__ = ["ChunkedClusters", "dask_images", "store_images", "open_images", "worker_environment"]
+
+#: Bytes of images per HDF5 chunk written by :func:`store_images`.
+_HDF5_CHUNK_BYTES = 2**20
+
+
+class ChunkedClusters:
+    """A catalogue of clusters loaded chunk by chunk, never all in memory.
+
+    Parameters
+    ----------
+    load : callable
+        ``load(start, stop)`` returns the clusters ``start`` to ``stop - 1``
+        as a sequence of ``stop - start`` arrays of shape (n_galaxies, 3),
+        columns (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]); for
+        instance by slicing a ragged HDF5 catalogue, or by simulating them
+        from a seed per chunk. It must return the same clusters every time
+        (a training epoch reads each chunk again) and, for process-based
+        Dask workers, be picklable (a module-level function or a
+        :func:`functools.partial` of one).
+    n_clusters : int
+        Number of clusters in the catalogue.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from skcluster.scaling import ChunkedClusters
+    >>> from skcluster.testing import make_toy_clusters
+    >>> def load(start, stop, seed=0):
+    ...     return make_toy_clusters(stop - start, random_state=seed + start)[0]
+    >>> catalogue = ChunkedClusters(partial(load, seed=10), n_clusters=1000)
+    >>> len(catalogue), len(catalogue.chunk(0, 4))
+    (1000, 4)
+    """
+
+    def __init__(self, load, n_clusters):
+        if not callable(load):
+            raise TypeError(f"load must be a callable load(start, stop) -> clusters; got "
+                            f"{type(load).__name__}.")
+        if not (isinstance(n_clusters, Integral) and n_clusters >= 1):
+            raise ValueError(f"n_clusters must be a positive int; got {n_clusters!r}.")
+        self.load = load
+        self.n_clusters = int(n_clusters)
+
+    def __len__(self):
+        return self.n_clusters
+
+    def chunk(self, start, stop):
+        """Clusters ``start`` to ``stop - 1`` as returned by ``load``.
+
+        Parameters
+        ----------
+        start, stop : int
+            Range of cluster indices, ``0 <= start < stop <= n_clusters``.
+
+        Returns
+        -------
+        clusters : list of ndarray of shape (n_galaxies, 3)
+        """
+        if not 0 <= start < stop <= self.n_clusters:
+            raise ValueError(f"Chunk {start}:{stop} is outside the catalogue of {self.n_clusters} "
+                             "clusters; expected 0 <= start < stop <= n_clusters.")
+        clusters = list(self.load(start, stop))
+        if len(clusters) != stop - start:
+            raise ValueError(f"load({start}, {stop}) returned {len(clusters)} clusters; expected "
+                             f"{stop - start}.")
+        return clusters
+
+
+def _check_chunk_size(chunk_size):
+    if not (isinstance(chunk_size, Integral) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a positive int; got {chunk_size!r}.")
+    return int(chunk_size)
+
+
+def _check_kde(kde):
+    if not (hasattr(kde, "_compute") and hasattr(kde, "image_shape_")):
+        check_is_fitted(kde)
+        raise TypeError(f"kde must be a fitted skcluster.PhaseSpaceKDE; got {type(kde).__name__}.")
+    return kde
+
+
+def _output_shape(kde, n):
+    if kde.flatten:
+        return (n, int(np.prod(kde.image_shape_)))
+    return (n, *kde.image_shape_)
+
+
+def load_chunk(X, start, stop):
+    """Clusters ``start:stop`` of a sequence or a :class:`ChunkedClusters`."""
+    if isinstance(X, ChunkedClusters):
+        return X.chunk(start, stop)
+    return list(X[start:stop])
+
+
+def chunk_images(kde, clusters, start):
+    """Images of one chunk of clusters (the first being cluster ``start`` of the catalogue).
+
+    Errors about a cluster name its index in the whole catalogue.
+    """
+    try:
+        clusters = check_clusters(clusters, min_galaxies=1)
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"In the chunk starting at cluster {start} (cluster numbers count from "
+                        f"the start of the chunk): {err}") from err
+    out = np.empty((len(clusters), *kde.image_shape_), dtype=kde.dtype)
+    kde._compute(clusters, out, start)
+    return kde._shape_out(out)
+
+
+def _load_and_image(kde, X, start, stop):
+    return chunk_images(kde, load_chunk(X, start, stop), start)
+
+
+def dask_images(kde, X, *, chunk_size=1024):
+    """PhaseSpaceKDE images of many clusters as a lazy :class:`dask.array.Array`.
+
+    One ``dask.delayed`` task per chunk of ``chunk_size`` clusters; nothing
+    is computed until the array is (``.compute()``, ``.store(...)``,
+    ``.to_zarr(...)``, a reduction, ...). The blocks are exactly what
+    ``kde.transform`` returns for the same clusters.
+
+    Parameters
+    ----------
+    kde : PhaseSpaceKDE
+        A fitted transformer (fitting learns nothing from the data: fitting
+        on the first cluster is enough).
+    X : list of array-like of shape (n_galaxies, 3) or ChunkedClusters
+        Clusters (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]). A
+        list is split into chunks that travel inside the task graph (about
+        1.4 kB per cluster of 60 galaxies); for catalogues that do not fit in
+        memory use a :class:`ChunkedClusters`, whose chunks are loaded by the
+        tasks themselves.
+    chunk_size : int, default=1024
+        Clusters per block. A 48 x 48 float32 block of 1024 images is 9 MiB;
+        a 50**3 one is 488 MiB, so use about 32-128 for 3-D images.
+
+    Returns
+    -------
+    images : dask.array.Array of shape (n_clusters, *kde.image_shape_)
+        Or (n_clusters, n_pixels) with ``kde.flatten``; dtype ``kde.dtype``,
+        chunked along the first axis only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcluster import PhaseSpaceKDE
+    >>> from skcluster.scaling import dask_images
+    >>> from skcluster.testing import make_toy_clusters
+    >>> X, _, _ = make_toy_clusters(10, random_state=0)
+    >>> kde = PhaseSpaceKDE(coords="rv").fit(X[:1])
+    >>> images = dask_images(kde, X, chunk_size=4)
+    >>> images.shape, images.chunks[0]
+    ((10, 48, 48), (4, 4, 2))
+    >>> bool(np.array_equal(images.compute(scheduler="synchronous"), kde.transform(X)))
+    True
+    """
+    import dask
+    import dask.array as da
+
+    kde = _check_kde(kde)
+    chunk_size = _check_chunk_size(chunk_size)
+    n = len(X)
+    if n == 0:
+        raise ValueError("Got an empty set of clusters; at least one cluster is needed.")
+    lazy_kde = dask.delayed(kde, traverse=False)
+    blocks = []
+    for start in range(0, n, chunk_size):
+        stop = min(start + chunk_size, n)
+        if isinstance(X, ChunkedClusters):
+            task = dask.delayed(_load_and_image, pure=False)(lazy_kde, X, start, stop)
+        else:
+            part = dask.delayed(load_chunk(X, start, stop), traverse=False)
+            task = dask.delayed(chunk_images, pure=False)(lazy_kde, part, start)
+        shape = _output_shape(kde, stop - start)
+        blocks.append(da.from_delayed(task, shape=shape, dtype=kde.dtype,
+                                      meta=np.empty((0,) * len(shape), dtype=kde.dtype)))
+    return da.concatenate(blocks, axis=0)
+
+
+def _open_output(out, shape, dtype, dataset):
+    """Return (array to write into, closer)."""
+    if not isinstance(out, (str, os.PathLike)):
+        got = tuple(getattr(out, "shape", ()))
+        if got != shape:
+            raise ValueError(f"out has shape {got}; expected {shape}. Create it with that shape "
+                             "(and the transformer's flatten setting), or pass a file path.")
+        return out, None
+    path = os.fspath(out)
+    if path.endswith(".npy"):
+        arr = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        return arr, arr.flush
+    if path.endswith((".h5", ".hdf5")):
+        import h5py
+
+        rows = max(1, min(shape[0], _HDF5_CHUNK_BYTES // (np.dtype(dtype).itemsize
+                                                          * int(np.prod(shape[1:])))))
+        f = h5py.File(path, "a")
+        if dataset in f:
+            del f[dataset]
+        dset = f.create_dataset(dataset, shape=shape, dtype=dtype, chunks=(rows, *shape[1:]))
+        return dset, f.close
+    raise ValueError(f"Cannot tell the format of {path!r}; expected a path ending in .npy "
+                     "(numpy memmap) or .h5/.hdf5 (HDF5), or an array-like out.")
+
+
+def store_images(kde, X, out, *, chunk_size=1024, dataset="images", client=None, max_in_flight=None):
+    """Featurise many clusters with Dask and write the images to disk, chunk by chunk.
+
+    At most ``max_in_flight`` chunks of images exist at once; each is written
+    by the calling process as soon as it is ready (so HDF5 needs no locking)
+    and then dropped. Memory is bounded by ``max_in_flight * chunk_size``
+    images plus, for a list ``X``, the clusters themselves.
+
+    Parameters
+    ----------
+    kde : PhaseSpaceKDE
+        A fitted transformer.
+    X : list of array-like of shape (n_galaxies, 3) or ChunkedClusters
+        Clusters (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]).
+    out : str, path-like or array-like
+        A path ending in ``.npy`` (written as a ``numpy.memmap``) or
+        ``.h5``/``.hdf5`` (dataset ``dataset``, replaced if present, in a
+        file created or appended to); or any array-like of the output shape
+        supporting ``out[i:j] = images`` (numpy memmap, h5py or zarr array).
+    chunk_size : int, default=1024
+        Clusters per task (see :func:`dask_images`).
+    dataset : str, default="images"
+        Name of the HDF5 dataset.
+    client : distributed.Client or None, default=None
+        Run the chunks on this Dask cluster, as futures, writing each as it
+        completes. None: Dask's current scheduler (the local threads, or the
+        default client if one was created), ``max_in_flight`` chunks at a time.
+    max_in_flight : int or None, default=None
+        Chunks computed concurrently; None: twice the worker threads of
+        ``client``, or twice ``os.cpu_count()``.
+
+    Returns
+    -------
+    out : str or array-like
+        ``out`` as passed, now filled.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import h5py, numpy as np
+    >>> from skcluster import PhaseSpaceKDE
+    >>> from skcluster.scaling import store_images
+    >>> from skcluster.testing import make_toy_clusters
+    >>> X, _, _ = make_toy_clusters(10, random_state=0)
+    >>> kde = PhaseSpaceKDE(coords="v").fit(X[:1])
+    >>> path = os.path.join(tempfile.mkdtemp(), "images.h5")
+    >>> _ = store_images(kde, X, path, chunk_size=3)
+    >>> with h5py.File(path, "r") as f:
+    ...     bool(np.array_equal(f["images"][...], kde.transform(X)))
+    True
+    """
+    import dask
+
+    images = dask_images(kde, X, chunk_size=chunk_size)
+    starts = np.concatenate([[0], np.cumsum(images.chunks[0])])
+    blocks = list(images.to_delayed().ravel())
+    if client is not None:
+        default = 2 * sum(client.nthreads().values())
+    else:
+        default = 2 * (os.cpu_count() or 1)
+    in_flight = default if max_in_flight is None else max_in_flight
+    if not (isinstance(in_flight, Integral) and in_flight >= 1):
+        raise ValueError(f"max_in_flight must be a positive int or None; got {max_in_flight!r}.")
+    target, close = _open_output(out, images.shape, images.dtype, dataset)
+    try:
+        if client is None:
+            for first in range(0, len(blocks), in_flight):
+                done = dask.compute(*blocks[first:first + in_flight])
+                for k, block in enumerate(done, start=first):
+                    target[starts[k]:starts[k + 1]] = block
+        else:
+            _store_with_client(client, blocks, starts, target, in_flight)
+    finally:
+        if close is not None:
+            close()
+    return out
+
+
+def _store_with_client(client, blocks, starts, target, in_flight):
+    from distributed import as_completed
+
+    pending = iter(enumerate(blocks))
+    index = {}
+
+    def submit():
+        k, block = next(pending, (None, None))
+        if k is None:
+            return None
+        future = client.compute(block)
+        index[future.key] = k
+        return future
+
+    first = [f for f in (submit() for _ in range(in_flight)) if f is not None]
+    queue = as_completed(first)
+    for future in queue:
+        k = index.pop(future.key)
+        target[starts[k]:starts[k + 1]] = future.result()
+        future.release()
+        nxt = submit()
+        if nxt is not None:
+            queue.add(nxt)
+
+
+def open_images(path, dataset="images"):
+    """Open images written by :func:`store_images` for reading, without loading them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npy`` file (opened as a read-only ``numpy.memmap``) or an
+        ``.h5``/``.hdf5`` file.
+    dataset : str, default="images"
+        Name of the HDF5 dataset.
+
+    Returns
+    -------
+    images : numpy.memmap or h5py.Dataset
+        Sliceable like an array (``images[i:j]`` reads those images only).
+        An h5py dataset keeps its file open; close it with
+        ``images.file.close()``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skcluster.scaling import open_images
+    >>> path = os.path.join(tempfile.mkdtemp(), "images.npy")
+    >>> np.save(path, np.zeros((3, 4, 4), dtype=np.float32))
+    >>> open_images(path)[1:3].shape
+    (2, 4, 4)
+    """
+    path = os.fspath(path)
+    if path.endswith(".npy"):
+        return np.load(path, mmap_mode="r")
+    if path.endswith((".h5", ".hdf5")):
+        import h5py
+
+        f = h5py.File(path, "r")
+        if dataset not in f:
+            names = list(f)
+            f.close()
+            raise ValueError(f"{path} has no dataset {dataset!r}; it holds {names}.")
+        return f[dataset]
+    raise ValueError(f"Cannot tell the format of {path!r}; expected .npy or .h5/.hdf5.")
+
+
+def worker_environment(*, keras_backend=None, threads=1):
+    """Environment variables for Dask worker processes that train or run Keras models.
+
+    Keras reads ``KERAS_BACKEND`` once, when it is first imported, in each
+    process; a worker process does not inherit a backend chosen later in the
+    client. Thread limits: Dask's nanny already sets ``OMP_NUM_THREADS``,
+    ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` to 1, but JAX/XLA
+    ignores them (and threadpoolctl) and TensorFlow reads its own variables,
+    so these are set as well.
+
+    Parameters
+    ----------
+    keras_backend : {"jax", "tensorflow"} or None, default=None
+        Backend of every worker; None leaves ``KERAS_BACKEND`` out.
+    threads : int, default=1
+        Threads per worker process for BLAS, OpenMP, TensorFlow intra-op
+        and XLA's CPU backend.
+
+    Returns
+    -------
+    env : dict of str to str
+        Pass it as ``env=`` to :class:`distributed.LocalCluster` (process
+        workers) or ``dask worker`` (``--env`` is not available there: export
+        the variables in the worker's shell).
+
+    Notes
+    -----
+    XLA's CPU backend sizes its thread pool from the machine's cores; the
+    ``XLA_FLAGS`` set here (``--xla_cpu_multi_thread_eigen=false
+    intra_op_parallelism_threads=1``) reduce its intra-op threads but do not
+    bound every thread it starts (compilation). To truly pin a worker, limit
+    its CPU affinity (``taskset`` or :func:`os.sched_setaffinity`).
+
+    Examples
+    --------
+    >>> from skcluster.scaling import worker_environment
+    >>> env = worker_environment(keras_backend="jax")
+    >>> env["KERAS_BACKEND"], env["OMP_NUM_THREADS"]
+    ('jax', '1')
+    """
+    if keras_backend not in (None, "jax", "tensorflow"):
+        raise ValueError(f"keras_backend must be 'jax', 'tensorflow' or None; got {keras_backend!r}.")
+    if not (isinstance(threads, Integral) and threads >= 1):
+        raise ValueError(f"threads must be a positive int; got {threads!r}.")
+    n = str(int(threads))
+    env = {name: n for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                "TF_NUM_INTRAOP_THREADS")}
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    eigen = "false" if threads == 1 else "true"
+    env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={n}"
+    if keras_backend is not None:
+        env["KERAS_BACKEND"] = keras_backend
+    return env
