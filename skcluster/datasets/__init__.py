@@ -11,15 +11,21 @@ from ._build import build_catalog
 from ._catalog import ClusterSample, MockCatalog, load_catalog, save_catalog
 from ._mock import TINY_MOCK_PARAMS, make_mock_catalog
 
+# SDSS-like flux-limited mocks (issue 12).
+from ._survey import SDSS_TINY_PARAMS, make_sdss_mock_catalog, observe_flux_limited
+
 __all__ = [
     "FIELDS",
     "ClusterSample",
     "MockCatalog",
+    "SDSS_TINY_PARAMS",
     "TINY_MOCK_PARAMS",
     "build_catalog",
     "load_catalog",
     "load_field",
     "make_mock_catalog",
+    "make_sdss_mock_catalog",
+    "observe_flux_limited",
     "read_field",
     "save_catalog",
 ]

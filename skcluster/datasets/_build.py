@@ -85,13 +85,21 @@ def check_sampling_params(*, min_log_mass, max_log_mass, n_min, train_density, b
 def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, aperture=1.6, v_cut=2200.0,
                      n_min=10, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
                      train_bin_width=0.1, max_los=60, test_fraction=0.1, test_mass_range=(14.0, 15.0),
-                     n_jobs=None, progress=None, descr=""):
+                     n_jobs=None, progress=None, descr="", los_scheme="axes+fibonacci", survey=None):
     """Plan, observe and cut: the catalogue from boxes of halos and galaxies.
 
     ``boxes`` is a list of dicts with ``halos`` (``id``, ``log_mass``,
     ``position``, ``velocity``: candidate halos only) and ``galaxies``
     (``position``, ``velocity``, ``host_id``: the id of the candidate halo the
     galaxy belongs to, or -1).
+
+    ``survey`` (optional) observes each cluster from its own observer: a dict
+    with ``distance_range`` (least and largest comoving observer distance
+    [h^-1 Mpc]; distances are drawn uniformly in that spherical shell),
+    ``observe`` (called as ``observe(box, rows, los, distances, **kwargs)``
+    in place of the snapshot observation, returning the same three lists)
+    and ``kwargs``. The sample's ``redshift`` is then the cosmological
+    redshift of each observer distance.
     """
     log_mass = np.concatenate([b["halos"]["log_mass"] for b in boxes])
     realization = np.concatenate([np.full(len(b["halos"]["log_mass"]), r) for r, b in enumerate(boxes)])
@@ -103,10 +111,16 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
     train_plan, test_plan = plan_observations(
         log_mass, volume=volume, rng=rng, min_log_mass=min_log_mass, max_log_mass=max_log_mass,
         train_density=train_density, bin_width=train_bin_width, max_los=max_los,
-        test_fraction=test_fraction, test_mass_range=test_mass_range)
+        test_fraction=test_fraction, test_mass_range=test_mass_range, los_scheme=los_scheme)
     rows = np.concatenate([train_plan["halo"], test_plan["halo"]]).astype(int)
     los = np.vstack([train_plan["los"], test_plan["los"]])
     n_obs, n_train = len(rows), len(train_plan["halo"])
+    obs_redshift = np.full(n_obs, float(redshift))
+    if survey is not None:
+        d_lo, d_hi = survey["distance_range"]
+        # uniform in the volume of the shell d_lo <= d <= d_hi
+        distances = (rng.random(n_obs) * (d_hi**3 - d_lo**3) + d_lo**3) ** (1.0 / 3.0)
+        obs_redshift = RedshiftTable(cosmology, z_max=1.0).redshift(distances)
     target = train_plan["target"]
     X, X_pure, members = [None] * n_obs, [None] * n_obs, [None] * n_obs
     observed = np.zeros(n_obs, bool)
@@ -119,7 +133,11 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
         jobs = []
         for r, box in enumerate(boxes):
             sel = todo[realization[rows[todo]] == r]
-            if len(sel):
+            if len(sel) and survey is not None:
+                jobs.append((sel, delayed(survey["observe"])(
+                    box, local_row[rows[sel]], los[sel], distances[sel], box_size=box_size,
+                    aperture=aperture, v_cut=v_cut, cosmology=cosmology, **survey.get("kwargs", {}))))
+            elif len(sel):
                 jobs.append((sel, delayed(_observe_box)(
                     box, local_row[rows[sel]], los[sel], box_size=box_size, redshift=redshift,
                     aperture=aperture, v_cut=v_cut, cosmology=cosmology)))
@@ -159,7 +177,7 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
             X=[X[i] for i in idx], X_pure=[X_pure[i] for i in idx], y=log_mass[rows[idx]],
             groups=ids[rows[idx]], members=[members[i] for i in idx], richness=richness[idx],
             n_members=np.array([len(X_pure[i]) for i in idx], dtype=int), los=los[idx],
-            redshift=np.full(len(idx), float(redshift)), realization=realization[rows[idx]])
+            redshift=obs_redshift[idx], realization=realization[rows[idx]])
 
     halos = {
         "id": ids, "log_mass": log_mass, "realization": realization,

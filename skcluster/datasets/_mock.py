@@ -76,7 +76,8 @@ def _simulate_box(seed, model, hod, *, box_size, cell_size, min_log_mass, halo_v
     return {
         "halos": {"log_mass": halos["log_mass"][cand], "position": halos["position"][cand],
                   "velocity": halos["velocity"][cand], "concentration": halos["concentration"][cand]},
-        "galaxies": {"position": gal["position"], "velocity": gal["velocity"], "host_id": local[gal["host"]]},
+        "galaxies": {"position": gal["position"], "velocity": gal["velocity"], "host_id": local[gal["host"]],
+                     **({"abs_mag": gal["abs_mag"]} if "abs_mag" in gal else {})},
     }
 
 

@@ -6,19 +6,23 @@ each seen along the three box axes. Training sample: the remaining halos,
 binned in log10 M200c; each bin is brought to the same number of
 observations (a flat mass function of ``density`` per h^-3 Mpc^3 per dex):
 abundant bins are downsampled from their (halo, axis) pairs, scarce bins are
-upsampled with extra lines of sight on a randomly rotated Fibonacci lattice.
+upsampled with extra lines of sight on a randomly rotated Fibonacci lattice
+(``los_scheme="axes+fibonacci"``) or, with ``los_scheme="spread"``, all of
+their lines of sight from :func:`skcluster.observe.spread_lines_of_sight`
+(well separated, as Kodi Ramanah et al. 2021).
 """
 
 import numpy as np
 
 from ..observe import fibonacci_lines_of_sight, orthogonal_lines_of_sight
+from ..observe._los import _spread
 from ..simulate._nfw import _random_rotations
 
 __all__ = ["plan_observations"]
 
 def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=None,
                       train_density=10**-5.2, bin_width=0.1, max_los=60, test_fraction=0.1,
-                      test_mass_range=(14.0, 15.0)):
+                      test_mass_range=(14.0, 15.0), los_scheme="axes+fibonacci"):
     """Plan the training and test observations of candidate halos.
 
     Parameters
@@ -40,6 +44,9 @@ def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=
         Fraction of halos (in ``test_mass_range``) reserved for the test sample.
     test_mass_range : tuple of float or None
         Mass range of the test sample; None for ``[min_log_mass, max_log_mass]``.
+    los_scheme : {"axes+fibonacci", "spread"}, default="axes+fibonacci"
+        Lines of sight of upsampled halos: the three axes plus a rotated
+        Fibonacci lattice, or a well-separated set (all of them).
 
     Returns
     -------
@@ -50,6 +57,8 @@ def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=
         observed by rank until ``target`` pass the richness cut), ``target``
         (per-bin target count, training only).
     """
+    if los_scheme not in ("axes+fibonacci", "spread"):
+        raise ValueError(f"los_scheme must be 'axes+fibonacci' or 'spread'; got {los_scheme!r}.")
     log_mass = np.asarray(log_mass, dtype=float)
     n = len(log_mass)
     if max_log_mass is not None:
@@ -91,9 +100,12 @@ def plan_observations(log_mass, *, volume, rng, min_log_mass=13.5, max_log_mass=
                 per = np.minimum(per, max(3, int(max_los)))
             rot = _random_rotations(len(members), rng)
             for h, k, r in zip(members, per, rot):
-                extra = fibonacci_lines_of_sight(k - 3) @ r.T if k > 3 else np.zeros((0, 3))
                 halo.append(np.full(k, h))
-                los.append(np.vstack([axes, extra]))
+                if los_scheme == "spread" and k > 3:
+                    los.append(_spread(int(k), 300) @ r.T)  # well separated, randomly rotated
+                else:
+                    extra = fibonacci_lines_of_sight(k - 3) @ r.T if k > 3 else np.zeros((0, 3))
+                    los.append(np.vstack([axes, extra]))
         count = len(halo[-1]) if 3 * len(members) >= target else int(per.sum())
         bins.append(np.full(count, b))
         ranks.append(np.arange(count))

@@ -16,7 +16,13 @@ from ._cosmology import (
 from ._cylinder import CylinderCut
 from ._effects import Miscentring, SpectroscopicIncompleteness, VelocityErrors
 from ._fibres import FibreCollisions, fibre_collision_mask
-from ._los import fibonacci_lines_of_sight, line_of_sight_basis, orthogonal_lines_of_sight
+from ._los import (
+    fibonacci_lines_of_sight,
+    line_of_sight_basis,
+    min_axial_separation,
+    orthogonal_lines_of_sight,
+    spread_lines_of_sight,
+)
 from ._photometry import apparent_magnitude, k_correction
 from ._sky import sky_to_phase_space
 
@@ -35,6 +41,7 @@ __all__ = [
     "get_cosmology",
     "hubble_velocity",
     "line_of_sight_basis",
+    "min_axial_separation",
     "orthogonal_lines_of_sight",
     "project_box",
     "redshift_from_velocity",
@@ -42,4 +49,5 @@ __all__ = [
     "relativistic_subtract",
     "select_cylinders",
     "sky_to_phase_space",
+    "spread_lines_of_sight",
 ]

@@ -69,7 +69,9 @@ def project_box(offsets, galaxy_velocities, center_velocity, line_of_sight, *, r
     x_hat, y_hat, z_hat = (b[0] for b in line_of_sight_basis(line_of_sight))
     d_clu = table.distance(redshift)
     r_par = offsets @ z_hat
-    z_gal = table.redshift(d_clu + r_par)
+    # a galaxy behind a nearby observer (d < 0) is clipped to d = 0: its v_los is then about
+    # -v_H of the cluster, far outside any velocity cut
+    z_gal = table.redshift(np.maximum(d_clu + r_par, 0.0))
     v_gal = relativistic_add(galaxy_velocities @ z_hat, hubble_velocity(z_gal))
     v_clu = relativistic_add(np.dot(center_velocity, z_hat), hubble_velocity(redshift))
     return np.column_stack([offsets @ x_hat, offsets @ y_hat, relativistic_subtract(v_gal, v_clu)])
