@@ -15,6 +15,7 @@ Conventions shared by every function here:
 """
 
 import functools
+import warnings
 
 import numpy as np
 from scipy import linalg
@@ -141,7 +142,11 @@ def full_kernel_covariance(points, factor, floor):
         return kernel
     if n > d and np.all(np.diag(kernel) > 0):
         try:
-            precision = linalg.inv(kernel, check_finite=False)
+            with warnings.catch_warnings():
+                # a nearly singular kernel is expected here: its narrowest width then falls
+                # below the floor, and the floor is added below
+                warnings.simplefilter("ignore", linalg.LinAlgWarning)
+                precision = linalg.inv(kernel, check_finite=False)
             narrowest = 1.0 / np.sqrt(np.diag(precision))
             if np.all(np.diag(precision) > 0) and np.all(narrowest >= floor):
                 return kernel
