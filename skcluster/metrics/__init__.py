@@ -3,7 +3,8 @@
 Residual statistics of ``eps = log10(M_pred / M_true)`` [dex] (Ho et al. 2019,
 Table 2), the abundance bias of non-Gaussian residuals (eq. 9-10), the
 Wojtak et al. (2018) mass and richness dependence, robustness to the galaxy
-sampling rate (§5.4), occlusion saliency maps (Kodi Ramanah et al. 2020,
+sampling rate (§5.4) and to survey effects (fibre collisions, incompleteness,
+velocity errors, miscentring), occlusion saliency maps (Kodi Ramanah et al. 2020,
 §7) and posterior calibration diagnostics.
 """
 from ._abundance import abundance_bias, edgeworth_abundance_bias, edgeworth_pdf  # noqa: F401
@@ -17,5 +18,6 @@ from ._residuals import (  # noqa: F401
     residuals,
 )
 from ._robustness import robustness_summary, sampling_robustness, subsample_clusters  # noqa: F401
+from ._survey_robustness import effect_robustness, effect_robustness_summary  # noqa: F401
 from ._saliency import gaussian_occlusion_mask, occlusion_saliency  # noqa: F401
 from ._calibration import coverage_curve, interval_coverage, log_prob_scorer, pit_values, rank_statistics, tarp_coverage  # noqa: F401,E501

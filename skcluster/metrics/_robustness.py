@@ -203,7 +203,12 @@ def robustness_summary(result, *, rate_range=(0.6, 0.8)):
             f"No sampling rate of the result lies in {rate_range}; rates are {rates.tolist()}. "
             "Run sampling_robustness with rates inside the range."
         )
-    pooled = dev[sel].ravel()
+    return percentile_summary(dev[sel].ravel())
+
+
+def percentile_summary(values):
+    """Median, 16th and 84th percentiles, their width and the count of pooled deviations [dex]."""
+    pooled = np.asarray(values, dtype=float).ravel()
     p16, med, p84 = np.percentile(pooled, [16, 50, 84])
     return {"median": float(med), "p16": float(p16), "p84": float(p84), "width": float(p84 - p16),
             "n": int(pooled.size)}
