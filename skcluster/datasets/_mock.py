@@ -10,7 +10,7 @@ import numpy as np
 from joblib import delayed
 from sklearn.utils import check_random_state
 
-from ..simulate import HaloModel, Zheng07HOD, make_halo_box, populate_halos
+from ..simulate import ConditionalLuminosityFunction, HaloModel, Zheng07HOD, make_halo_box, populate_halos
 from ._build import _check_positive, assemble_catalog, check_sampling_params, run_parallel
 
 __all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS"]
@@ -50,14 +50,14 @@ def _halo_model(cosmology, redshift, sigma8, n_s):
 
 
 def _resolve_hod(hod):
-    if isinstance(hod, Zheng07HOD):
+    if isinstance(hod, (Zheng07HOD, ConditionalLuminosityFunction)):
         return hod
     if isinstance(hod, numbers.Real) and not isinstance(hod, bool):
         return Zheng07HOD.from_threshold(hod)
     if isinstance(hod, dict):
         return Zheng07HOD(**hod)
-    raise TypeError(f"hod must be a luminosity threshold (e.g. -19.0), a dict of Zheng07HOD parameters or a "
-                    f"Zheng07HOD; got {type(hod).__name__}.")
+    raise TypeError(f"hod must be a luminosity threshold (e.g. -19.0), a dict of Zheng07HOD parameters, a "
+                    f"Zheng07HOD or a ConditionalLuminosityFunction; got {type(hod).__name__}.")
 
 
 def _simulate_box(seed, model, hod, *, box_size, cell_size, min_log_mass, halo_velocity_dispersion,
@@ -123,10 +123,12 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         See :func:`skcluster.observe.get_cosmology`.
     sigma8, n_s : float, default=None
         Power spectrum normalisation and slope (see :func:`skcluster.simulate.colossus_cosmology`).
-    hod : float, dict or Zheng07HOD, default=-19.0
+    hod : float, dict, Zheng07HOD or ConditionalLuminosityFunction, default=-19.0
         Galaxy sample: an SDSS luminosity threshold M_r - 5 log10 h of
         Zheng et al. (2007) Table 1 (-19.0: about 1.25e-2 galaxies per
-        h^-3 Mpc^3, roughly Ho et al.'s stellar-mass limit), or explicit parameters.
+        h^-3 Mpc^3, roughly Ho et al.'s stellar-mass limit), or explicit parameters,
+        or a conditional luminosity function (volume-limited at its magnitude
+        limit; for a flux-limited sample see :func:`make_sdss_mock_catalog`).
     anisotropy : float, default=0.0
         Constant velocity anisotropy beta of satellites (0: isotropic; > 0 radial).
     velocity_bias : float, default=1.0

@@ -114,3 +114,13 @@ def test_bad_survey_parameters():
         make_sdss_mock_catalog(min_observer_distance=20.0)
     with pytest.raises(ValueError, match="must be below"):
         make_sdss_mock_catalog(min_observer_distance=260.0)
+
+
+def test_snapshot_mock_with_a_clf():
+    from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog
+
+    params = {**TINY_MOCK_PARAMS, "hod": ConditionalLuminosityFunction(-20.0)}
+    cat = make_mock_catalog(**params, random_state=0)
+    assert len(cat.train) > 0 and cat.params["hod"]["magnitude_limit"] == -20.0
+    with pytest.raises(TypeError, match="ConditionalLuminosityFunction"):
+        make_mock_catalog(**{**TINY_MOCK_PARAMS, "hod": "bright"})
