@@ -14,7 +14,8 @@ Dask and Keras are imported on first use only.
 
 import importlib
 
-from ._dask import ChunkedClusters, dask_images, open_images, store_images, worker_environment
+from ._dask import ChunkedClusters, dask_images, open_images, store_images
+from ._environment import worker_environment
 
 __all__ = ["ChunkedClusters", "dask_images", "store_images", "open_images", "worker_environment",
            "ClusterImageDataset"]

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..validation import check_clusters
 
-__all__ = ["ChunkedClusters", "dask_images", "store_images", "open_images", "worker_environment"]
+__all__ = ["ChunkedClusters", "dask_images", "store_images", "open_images"]
 
 #: Bytes of images per HDF5 chunk written by :func:`store_images`.
 _HDF5_CHUNK_BYTES = 2**20
@@ -42,8 +42,8 @@ class ChunkedClusters:
     >>> from functools import partial
     >>> from skcluster.scaling import ChunkedClusters
     >>> from skcluster.testing import make_toy_clusters
-    >>> def load(start, stop, seed=0):
-    ...     return make_toy_clusters(stop - start, random_state=seed + start)[0]
+    >>> def load(start, stop, seed=0):  # cluster i from seed + i: any chunking agrees
+    ...     return [make_toy_clusters(1, random_state=seed + i)[0][0] for i in range(start, stop)]
     >>> catalogue = ChunkedClusters(partial(load, seed=10), n_clusters=1000)
     >>> len(catalogue), len(catalogue.chunk(0, 4))
     (1000, 4)
@@ -60,6 +60,44 @@ class ChunkedClusters:
 
     def __len__(self):
         return self.n_clusters
+
+    @classmethod
+    def from_hdf5(cls, path, *, sample="train", name="X"):
+        """Clusters of a ragged HDF5 catalogue, read chunk by chunk.
+
+        The layout of :func:`skcluster.datasets.save_catalog`: the galaxies of
+        all clusters concatenated in ``<sample>/<name>_data`` (n_galaxies, 3)
+        and the boundaries in ``<sample>/<name>_offsets`` (n_clusters + 1,).
+        Each chunk opens the file, reads its slice and closes it, so the
+        loader pickles to process workers.
+
+        Parameters
+        ----------
+        path : str or path-like
+            HDF5 file.
+        sample : str, default="train"
+            Group holding the clusters ('train' or 'test' in a mock catalogue).
+        name : str, default="X"
+            ``"X"`` (contaminated) or ``"X_pure"`` (members only).
+
+        Returns
+        -------
+        clusters : ChunkedClusters
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog, save_catalog
+        >>> from skcluster.scaling import ChunkedClusters
+        >>> cat = make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "mock.h5")
+        >>> save_catalog(cat, path)
+        >>> source = ChunkedClusters.from_hdf5(path, sample="test")
+        >>> len(source) == len(cat.test), bool((source.chunk(0, 2)[1] == cat.test.X[1]).all())
+        (True, True)
+        """
+        loader = _RaggedHDF5(os.fspath(path), f"{sample}/{name}")
+        return cls(loader, loader.n_clusters)
 
     def chunk(self, start, stop):
         """Clusters ``start`` to ``stop - 1`` as returned by ``load``.
@@ -81,6 +119,29 @@ class ChunkedClusters:
             raise ValueError(f"load({start}, {stop}) returned {len(clusters)} clusters; expected "
                              f"{stop - start}.")
         return clusters
+
+
+class _RaggedHDF5:
+    """Picklable loader of clusters stored as ``<key>_data`` + ``<key>_offsets``."""
+
+    def __init__(self, path, key):
+        import h5py
+
+        self.path, self.key = path, key
+        with h5py.File(path, "r") as f:
+            if f"{key}_offsets" not in f or f"{key}_data" not in f:
+                raise ValueError(f"{path} has no ragged clusters {key}_data / {key}_offsets; check "
+                                 "sample= and name= (a save_catalog file holds train/X and test/X).")
+            self.n_clusters = len(f[f"{key}_offsets"]) - 1
+
+    def __call__(self, start, stop):
+        import h5py
+
+        with h5py.File(self.path, "r") as f:
+            offsets = f[f"{self.key}_offsets"][start:stop + 1]
+            data = f[f"{self.key}_data"][offsets[0]:offsets[-1]]
+        offsets = offsets - offsets[0]
+        return [data[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
 
 
 def _check_chunk_size(chunk_size):
@@ -364,58 +425,3 @@ def open_images(path, dataset="images"):
             raise ValueError(f"{path} has no dataset {dataset!r}; it holds {names}.")
         return f[dataset]
     raise ValueError(f"Cannot tell the format of {path!r}; expected .npy or .h5/.hdf5.")
-
-
-def worker_environment(*, keras_backend=None, threads=1):
-    """Environment variables for Dask worker processes that train or run Keras models.
-
-    Keras reads ``KERAS_BACKEND`` once, when it is first imported, in each
-    process; a worker process does not inherit a backend chosen later in the
-    client. Thread limits: Dask's nanny already sets ``OMP_NUM_THREADS``,
-    ``MKL_NUM_THREADS`` and ``OPENBLAS_NUM_THREADS`` to 1, but JAX/XLA
-    ignores them (and threadpoolctl) and TensorFlow reads its own variables,
-    so these are set as well.
-
-    Parameters
-    ----------
-    keras_backend : {"jax", "tensorflow"} or None, default=None
-        Backend of every worker; None leaves ``KERAS_BACKEND`` out.
-    threads : int, default=1
-        Threads per worker process for BLAS, OpenMP, TensorFlow intra-op
-        and XLA's CPU backend.
-
-    Returns
-    -------
-    env : dict of str to str
-        Pass it as ``env=`` to :class:`distributed.LocalCluster` (process
-        workers) or ``dask worker`` (``--env`` is not available there: export
-        the variables in the worker's shell).
-
-    Notes
-    -----
-    XLA's CPU backend sizes its thread pool from the machine's cores; the
-    ``XLA_FLAGS`` set here (``--xla_cpu_multi_thread_eigen=false
-    intra_op_parallelism_threads=1``) reduce its intra-op threads but do not
-    bound every thread it starts (compilation). To truly pin a worker, limit
-    its CPU affinity (``taskset`` or :func:`os.sched_setaffinity`).
-
-    Examples
-    --------
-    >>> from skcluster.scaling import worker_environment
-    >>> env = worker_environment(keras_backend="jax")
-    >>> env["KERAS_BACKEND"], env["OMP_NUM_THREADS"]
-    ('jax', '1')
-    """
-    if keras_backend not in (None, "jax", "tensorflow"):
-        raise ValueError(f"keras_backend must be 'jax', 'tensorflow' or None; got {keras_backend!r}.")
-    if not (isinstance(threads, Integral) and threads >= 1):
-        raise ValueError(f"threads must be a positive int; got {threads!r}.")
-    n = str(int(threads))
-    env = {name: n for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                "TF_NUM_INTRAOP_THREADS")}
-    env["TF_NUM_INTEROP_THREADS"] = "1"
-    eigen = "false" if threads == 1 else "true"
-    env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={n}"
-    if keras_backend is not None:
-        env["KERAS_BACKEND"] = keras_backend
-    return env

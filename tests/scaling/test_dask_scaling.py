@@ -25,8 +25,9 @@ SMALL_GRID = {"v": 24, "rv": (12, 16), "xyv": (6, 7, 8)}
 
 
 def _toy_load(start, stop, seed=0):
-    """Deterministic clusters for a chunk: seeded by the chunk's first index."""
-    return make_toy_clusters(stop - start, n_galaxies=(20, 40), random_state=seed + start)[0]
+    """Clusters start..stop-1, each from its own seed, so any chunking gives the same clusters."""
+    return [make_toy_clusters(1, n_galaxies=(20, 40), random_state=seed + i)[0][0]
+            for i in range(start, stop)]
 
 
 @pytest.fixture(scope="module")
