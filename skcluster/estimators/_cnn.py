@@ -39,6 +39,14 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     ``input_scale_`` = 1 / mean(abs(pixel)) over the training images, so that
     normalised densities (which sum to 1) reach the network at order unity.
 
+    ``fit`` and ``predict`` also take a ``keras.utils.PyDataset`` such as
+    :class:`skcluster.scaling.ClusterImageDataset`, which makes or reads the
+    images batch by batch, so that memory does not grow with the number of
+    clusters (``fit(dataset)`` without ``y``; ``batch_size`` is then the
+    dataset's). A fresh fit first passes once over the batches to learn
+    ``input_scale_`` and the target range, as in-memory training would.
+    ``validation_fraction`` needs arrays: pass ``validation_data`` instead.
+
     Parameters
     ----------
     architecture : {"auto", "ho2019", "kodiramanah2021"} or callable, default="auto"
@@ -64,6 +72,8 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
         Append a copy of each training image flipped along v_los (the
         validation part is never augmented). "auto": True for the Ho networks
         (as in the paper), False otherwise (it doubles the memory of 3D sets).
+        When ``fit`` receives a PyDataset, each batch is followed by its
+        flipped copy within the same step (steps of ``2 * batch_size``).
     validation_fraction : float, default=0.0
         Random fraction of the training images held out to monitor the
         validation loss (Kodi Ramanah 2021 used 0.25).
@@ -216,6 +226,12 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
         net = self._to_network_layout(X, self.architecture_)
         return (net * np.float32(self.input_scale_)).astype(np.float32, copy=False)
 
+    _supports_stream = True
+
+    def _reset_inputs_from_stream(self, first, mean_abs):
+        self._prepare_inputs(first, reset=True)
+        self.input_scale_ = 1.0 / mean_abs if mean_abs > 0 and np.isfinite(mean_abs) else 1.0
+
     def _augment(self, X, y):
         augment = self.augment
         if augment == "auto":
@@ -265,8 +281,10 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_clusters, *image_shape_)
-            Images on the grid used in ``fit`` (or flattened, with ``image_shape``).
+        X : array-like of shape (n_clusters, *image_shape_) or keras.utils.PyDataset
+            Images on the grid used in ``fit`` (or flattened, with
+            ``image_shape``), or a PyDataset of them such as
+            :class:`skcluster.scaling.ClusterImageDataset` (not shuffled).
 
         Returns
         -------

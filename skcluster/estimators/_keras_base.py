@@ -31,6 +31,16 @@ What ``fit(X, y, *, validation_data=None)`` does
    verbose=self.verbose, callbacks=...)`` with early stopping on the
    validation loss (patience ``early_stopping``, best weights restored).
 
+Streaming: ``fit(dataset)`` and ``predict(dataset)`` also take a
+``keras.utils.PyDataset`` (e.g. :class:`skcluster.scaling.ClusterImageDataset`)
+in subclasses that set ``_supports_stream = True``. A fresh fit first passes
+once over the batches (``_reset_from_stream``: the first batch resets the
+input-dependent state, the mean absolute input and all targets are
+gathered), then trains on the batches prepared one by one
+(``_prepare_inputs(reset=False)``, ``_prepare_targets(reset=False)``,
+``_augment`` per batch); ``validation_data`` may be a PyDataset too;
+``validation_fraction`` is not used (it needs random access).
+
 Fitted attributes: ``model_`` (the Keras model), ``history_`` (dict of
 per-epoch lists of floats for this call of ``fit``), ``n_iter_`` (epochs run
 in this call), ``input_shape_`` (shape of one prepared sample),
@@ -84,6 +94,10 @@ KerasEstimatorBase)``) and implements:
 ``_compile_options(self)``
     Extra keyword arguments of ``model.compile`` (e.g. ``run_eagerly``).
     Default none.
+``_reset_inputs_from_stream(self, first, mean_abs)``
+    Reset the input-dependent state for streamed training from the first
+    batch of inputs and the mean absolute input over all batches. Default
+    ``_prepare_inputs(first, reset=True)``.
 """
 
 import os
@@ -224,6 +238,12 @@ class KerasEstimatorBase(BaseEstimator):
     def _compile_options(self):
         return {}
 
+    #: Whether ``fit``/``predict`` accept a ``keras.utils.PyDataset``.
+    _supports_stream = False
+
+    def _reset_inputs_from_stream(self, first, mean_abs):
+        self._prepare_inputs(first, reset=True)
+
     # ------------------------------------------------------------ machinery
     def _compile(self, model):
         model.compile(optimizer=self._optimizer(), loss=self._loss(), **self._compile_options())
@@ -246,16 +266,19 @@ class KerasEstimatorBase(BaseEstimator):
         return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, validation_data=None):
+    def fit(self, X, y=None, *, validation_data=None):
         """Train the network.
 
         Parameters
         ----------
-        X : array-like
-            Training inputs (see the subclass for the expected shape).
-        y : array-like of shape (n_samples,)
-            Targets (log10 M200c [h^-1 Msun] for skcluster's regressors).
-        validation_data : tuple (X_val, y_val), default=None
+        X : array-like or keras.utils.PyDataset
+            Training inputs (see the subclass for the expected shape), or,
+            where the subclass supports it, a PyDataset yielding batches
+            ``(x, y)`` (e.g. :class:`skcluster.scaling.ClusterImageDataset`).
+        y : array-like of shape (n_samples,) or None, default=None
+            Targets (log10 M200c [h^-1 Msun] for skcluster's regressors);
+            required with arrays, None with a PyDataset.
+        validation_data : tuple (X_val, y_val) or keras.utils.PyDataset, default=None
             Explicit validation set, e.g. held-out halos of a grouped split;
             replaces the random ``validation_fraction`` split.
 
@@ -274,6 +297,13 @@ class KerasEstimatorBase(BaseEstimator):
                 # Python's collector still frees the old model.
                 keras.backend.clear_session(free_memory=False)
             keras.utils.set_random_seed(seed)
+            if isinstance(X, keras.utils.PyDataset):
+                return self._fit_stream(keras, X, y, validation_data)
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the target y is None; pass one "
+                    "target per sample, or a keras.utils.PyDataset of (x, y) batches as X."
+                )
             return self._fit(keras, X, y, validation_data, rng)
         finally:
             np.random.set_state(np_state)
@@ -297,11 +327,7 @@ class KerasEstimatorBase(BaseEstimator):
             X_tr, y_tr, X_val, y_val = Xp[train], yp[train], Xp[val], yp[val]
         else:
             X_tr, y_tr, X_val, y_val = Xp, yp, None, None
-        if self.early_stopping is not None and X_val is None:
-            raise ValueError(
-                f"early_stopping={self.early_stopping} needs a validation set; set validation_fraction > 0 "
-                "(e.g. 0.1) or pass validation_data=(X_val, y_val) to fit."
-            )
+        callbacks = self._fit_callbacks(keras, X_val is not None)
         X_tr, y_tr = self._augment(X_tr, y_tr)
 
         if warm and tuple(X_tr.shape[1:]) != tuple(self.input_shape_):
@@ -313,23 +339,96 @@ class KerasEstimatorBase(BaseEstimator):
             self.model_ = self._compile(self._build_model(tuple(X_tr.shape[1:])))
             self.input_shape_ = tuple(X_tr.shape[1:])
 
-        callbacks = list(self._callbacks())
-        if self.early_stopping is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=self.early_stopping, restore_best_weights=True))
         history = self.model_.fit(
             X_tr, y_tr, epochs=self.epochs, batch_size=self.batch_size, shuffle=True,
             validation_data=None if X_val is None else (X_val, y_val),
             callbacks=callbacks, verbose=self._keras_verbose(),
         )
+        return self._record(keras, history)
+
+    def _fit_callbacks(self, keras, has_validation):
+        if self.early_stopping is not None and not has_validation:
+            raise ValueError(
+                f"early_stopping={self.early_stopping} needs a validation set; set validation_fraction > 0 "
+                "(e.g. 0.1) or pass validation_data=(X_val, y_val) to fit."
+            )
+        callbacks = list(self._callbacks())
+        if self.early_stopping is not None:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=self.early_stopping, restore_best_weights=True))
+        return callbacks
+
+    def _record(self, keras, history):
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.n_iter_ = len(self.history_.get("loss", []))
         self.keras_backend_ = keras.backend.backend()
         return self
 
+    def _check_stream_support(self):
+        if not self._supports_stream:
+            raise TypeError(
+                f"{type(self).__name__} takes arrays, not a keras.utils.PyDataset; pass X and y as arrays "
+                "(CNNRegressor accepts a PyDataset)."
+            )
+
+    def _fit_stream(self, keras, dataset, y, validation_data):
+        """``fit`` on a PyDataset of ``(x, y)`` batches (see the module docstring)."""
+        from ._keras_stream import PreparedBatches, scan
+
+        self._check_stream_support()
+        if y is not None:
+            raise ValueError("X is a PyDataset, which yields the targets itself; call fit(dataset) "
+                             "without y.")
+        if validation_data is None and self.validation_fraction > 0:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} needs arrays; with a PyDataset pass "
+                "validation_data (a PyDataset of held-out halos, or (X_val, y_val)) and set "
+                "validation_fraction=0."
+            )
+        callbacks = self._fit_callbacks(keras, validation_data is not None)
+        warm = self.warm_start and hasattr(self, "model_")
+        if not warm:
+            first, mean_abs, y_all = scan(dataset)
+            self._reset_inputs_from_stream(first, mean_abs)
+            self._prepare_targets(y_all, reset=True)
+        train = PreparedBatches(self, dataset, augment=True)
+        sample_shape = tuple(train[0][0].shape[1:])
+        if warm and sample_shape != tuple(self.input_shape_):
+            raise ValueError(
+                f"warm_start=True but the inputs have sample shape {sample_shape} while the network was "
+                f"fitted on {tuple(self.input_shape_)}; use the same grid or set warm_start=False."
+            )
+        if isinstance(validation_data, keras.utils.PyDataset):
+            val = PreparedBatches(self, validation_data)
+        elif validation_data is not None:
+            if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
+                raise TypeError("validation_data must be a PyDataset or a tuple (X_val, y_val); "
+                                f"got {type(validation_data).__name__}.")
+            val = (self._prepare_inputs(validation_data[0], reset=False),
+                   self._prepare_targets(validation_data[1], reset=False))
+        else:
+            val = None
+        if not warm:
+            self.model_ = self._compile(self._build_model(sample_shape))
+            self.input_shape_ = sample_shape
+        history = self.model_.fit(train, epochs=self.epochs, validation_data=val,
+                                  callbacks=callbacks, verbose=self._keras_verbose())
+        return self._record(keras, history)
+
     def _predict_raw(self, X):
         """Raw network output (n, k) for inputs ``X`` (validated by ``_prepare_inputs``)."""
         check_is_fitted(self, "model_")
+        keras = _import_keras()
+        if isinstance(X, keras.utils.PyDataset):
+            from ._keras_stream import PreparedBatches
+
+            self._check_stream_support()
+            if getattr(X, "shuffle", False):
+                raise ValueError("The PyDataset shuffles its batches, so predictions would come out of "
+                                 "order; build it with shuffle=False for predict.")
+            out = self.model_.predict(PreparedBatches(self, X, targets=False),
+                                      verbose=self._keras_verbose())
+            return np.asarray(out)
         Xp = self._prepare_inputs(X, reset=False)
         if tuple(Xp.shape[1:]) != tuple(self.input_shape_):
             raise ValueError(
@@ -344,8 +443,9 @@ class KerasEstimatorBase(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like
-            Inputs of the shape used in ``fit``.
+        X : array-like or keras.utils.PyDataset
+            Inputs of the shape used in ``fit``, or (where the subclass
+            supports it) a PyDataset of such inputs, not shuffled.
 
         Returns
         -------
