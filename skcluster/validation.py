@@ -34,7 +34,9 @@ __all__ = [
     "COLUMNS",
     "MAX_ABS_POSITION",
     "SPEED_OF_LIGHT",
+    "MAX_LOG_MASS",
     "check_clusters",
+    "check_log_mass",
     "make_cluster_array",
     "n_galaxies",
 ]
@@ -49,6 +51,10 @@ SPEED_OF_LIGHT = 299792.458
 #: observation; larger values almost always mean kpc or Mpc without h were
 #: passed.
 MAX_ABS_POSITION = 100.0
+
+#: Largest log10 M200c [h^-1 Msun] accepted as a target; larger values almost
+#: always mean linear masses (or natural logarithms) were passed.
+MAX_LOG_MASS = 20.0
 
 _UNIT_HINT = {
     "x_proj": "comoving h^-1 Mpc",
@@ -109,7 +115,14 @@ def _as_cluster(cluster, index):
                 "velocities have different units. Pass an astropy Table with columns "
                 f"{COLUMNS} (units are converted), or a plain array in (h^-1 Mpc, h^-1 Mpc, km/s)."
             )
-        arr = np.asarray(cluster)
+        try:
+            arr = np.asarray(cluster)
+        except ValueError:  # ragged nested lists
+            raise ValueError(
+                f"Cluster {index} cannot be read as an (n_galaxies, 3) array: its rows have unequal "
+                "lengths. Give every galaxy exactly 3 values (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], "
+                "v_los [km/s])."
+            ) from None
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
@@ -203,6 +216,12 @@ def check_clusters(X, *, min_galaxies=0, allow_empty_set=False):
             "Got a single astropy Table; X is a list of clusters. Wrap one cluster in a list: [table]."
         )
     if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 3 and X.shape[2] != 3:
+            raise ValueError(
+                f"Got a 3-D array of shape {X.shape}; expected clusters of shape (n_clusters, "
+                "n_galaxies, 3) or a list of (n_galaxies, 3) arrays. Images from PhaseSpaceKDE are "
+                "the input of CNNRegressor or FlowRegressor, not of this step."
+            )
         if X.ndim == 3:
             X = list(X)
         elif X.ndim == 2:
@@ -237,6 +256,71 @@ def check_clusters(X, *, min_galaxies=0, allow_empty_set=False):
             )
         out.append(arr)
     return out
+
+
+def check_log_mass(y, n_clusters=None):
+    """Validate target masses: one finite log10 M200c [h^-1 Msun] per cluster.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_clusters,) or (n_clusters, 1)
+        log10 M200c [h^-1 Msun].
+    n_clusters : int or None, default=None
+        Number of clusters in ``X``; ``y`` must hold as many values.
+
+    Returns
+    -------
+    y : ndarray of float64 of shape (n_clusters,)
+
+    Raises
+    ------
+    TypeError
+        If ``y`` does not hold numbers.
+    ValueError
+        If ``y`` is not 1-D, has the wrong length, holds NaN or inf, or
+        values above ``MAX_LOG_MASS`` (linear masses, not log10).
+
+    Examples
+    --------
+    >>> from skcluster.validation import check_log_mass
+    >>> check_log_mass([14.2, 15.0], n_clusters=2).tolist()
+    [14.2, 15.0]
+    >>> check_log_mass([3e14, 1e15])
+    Traceback (most recent call last):
+    ...
+    ValueError: y has values up to 1e+15; y must be log10 M200c [h^-1 Msun] ...
+    """
+    try:
+        arr = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"y must hold numbers, one log10 M200c [h^-1 Msun] per cluster; got {type(y).__name__} "
+            "whose values cannot be converted to floats."
+        ) from None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D of shape (n_clusters,), one log10 M200c [h^-1 Msun] per cluster; got "
+            f"shape {arr.shape}."
+        )
+    if n_clusters is not None and arr.shape[0] != n_clusters:
+        raise ValueError(
+            f"X holds {n_clusters} clusters but y holds {arr.shape[0]} values; pass one log10 M200c "
+            "[h^-1 Msun] per cluster."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(
+            f"y contains NaN or inf (first at index {np.flatnonzero(bad)[0]}); y must be finite "
+            "log10 M200c [h^-1 Msun]."
+        )
+    if arr.size and arr.max() > MAX_LOG_MASS:
+        raise ValueError(
+            f"y has values up to {arr.max():.3g}; y must be log10 M200c [h^-1 Msun] (about 13-16 for "
+            f"clusters, at most {MAX_LOG_MASS:g}). Pass np.log10(M200c), not M200c or ln M200c."
+        )
+    return arr
 
 
 def make_cluster_array(clusters):

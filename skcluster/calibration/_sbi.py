@@ -34,6 +34,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ..estimators._probabilistic import PosteriorMixin
 from ..exceptions import OutOfRangeWarning
+from ..validation import check_log_mass
 
 __all__ = ["SBICalibrator"]
 
@@ -234,14 +235,8 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         self : SBICalibrator
             The calibrated estimator.
         """
-        y = column_or_1d(y, dtype=np.float64, warn=True)
         n = _num_samples(X)
-        if n != y.shape[0]:
-            raise ValueError(
-                f"X holds {n} clusters but y holds {y.shape[0]} masses; pass one log10 M200c per cluster."
-            )
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or inf; pass finite log10 M200c [h^-1 Msun] values.")
+        y = check_log_mass(y, n_clusters=n)
         if groups is not None and _num_samples(groups) != n:
             raise ValueError(
                 f"groups holds {_num_samples(groups)} halo ids for {n} clusters; pass one per cluster."

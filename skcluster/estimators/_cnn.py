@@ -199,6 +199,14 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
         return 1 if self.architecture_.startswith("ho2019") else len(self.image_shape_)
 
     def _prepare_inputs(self, X, *, reset):
+        is_sets = isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object)
+        if is_sets and len(X) and np.ndim(X[0]) == 2 and np.shape(X[0])[-1] == 3:
+            # a list of (n_galaxies, 3) galaxy sets, not images: refuse, also when of equal sizes
+            raise TypeError(
+                "CNNRegressor takes images of shape (n_clusters, *grid), not a list of galaxy sets "
+                "(n_galaxies, 3); put PhaseSpaceKDE before it, e.g. "
+                "make_pipeline(CylinderCut(), PhaseSpaceKDE(), CNNRegressor())."
+            )
         image_shape = self._check_image_shape()
         if image_shape is not None and np.ndim(X) > 2 and tuple(np.shape(X)[1:]) == image_shape:
             X = np.reshape(X, (len(X), -1))  # one layout for n_features_in_: flattened

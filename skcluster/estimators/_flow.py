@@ -39,7 +39,7 @@ def _as_2d_features(X):
         )
     if hasattr(X, "iloc") or hasattr(X, "columns"):  # data frames: keep feature names handling
         return X
-    arr = check_array(X, allow_nd=True, dtype=np.float32, ensure_2d=True)
+    arr = check_array(X, allow_nd=True, dtype=np.float32, ensure_2d=True, input_name="X")
     return arr.reshape(len(arr), -1)
 
 

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import PoorClusterWarning, SkclusterWarning
-from ..validation import check_clusters
+from ..validation import check_clusters, check_log_mass
 from ._dispersion import DISPERSION_METHODS, velocity_dispersion
 from ._interlopers import INTERLOPER_METHODS, remove_interlopers
 
@@ -140,11 +140,7 @@ class MSigma(RegressorMixin, BaseEstimator):
         self : MSigma
         """
         log_sigma = self._log_dispersions(X)
-        y = np.asarray(y, dtype=float).ravel()
-        if y.shape != log_sigma.shape:
-            raise ValueError(f"X has {len(log_sigma)} clusters but y has {y.size} values.")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or inf; y must be finite log10 M200c [h^-1 Msun].")
+        y = check_log_mass(y, n_clusters=len(log_sigma))
         self.efunc_ = 10 ** self._log_efunc()
         sel = np.ones(len(y), dtype=bool) if self.log_mass_cut is None else y >= self.log_mass_cut
         if sel.sum() < 2 or np.ptp(y[sel]) == 0:

@@ -53,7 +53,7 @@ def _as_levels(values, name, *, open_interval):
         rng = "between 0 and 1"
     if bad.any():
         raise ValueError(
-            f"{name} must be {rng}; got {arr[bad][0]!r}. Pass probabilities, not percentages "
+            f"{name} must be {rng}; got {float(arr[bad][0])!r}. Pass probabilities, not percentages "
             "(e.g. 0.68, not 68)."
         )
     return arr, scalar

@@ -17,7 +17,7 @@ from sklearn.svm import SVR
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..validation import check_clusters
+from ..validation import check_clusters, check_log_mass
 from ._divergence import symmetric_kl_divergences
 
 __all__ = ["SDMRegressor", "divergence_kernel"]
@@ -211,11 +211,7 @@ class SDMRegressor(RegressorMixin, BaseEstimator):
             self.feature_scale_ = np.where(scale > 0, scale, 1.0)
             self.train_sets_ = [(s - self.feature_mean_) / self.feature_scale_ for s in sets]
             D = symmetric_kl_divergences(self.train_sets_, k=self.k, n_jobs=self.n_jobs)
-        y = np.asarray(y, dtype=float).ravel()
-        if y.shape[0] != D.shape[0]:
-            raise ValueError(f"X has {D.shape[0]} clusters but y has {y.shape[0]} values.")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains NaN or inf; y must be finite log10 M200c [h^-1 Msun].")
+        y = check_log_mass(y, n_clusters=D.shape[0])
         n = D.shape[0]
         off = D[np.triu_indices(n, 1)] if n > 1 else np.array([1.0])
         median = float(np.median(off))
