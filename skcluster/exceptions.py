@@ -8,7 +8,7 @@ subclass), so users can filter them in one place::
     warnings.simplefilter("ignore", SkclusterWarning)
 """
 
-__all__ = ["SkclusterWarning", "PoorClusterWarning", "OutOfRangeWarning"]
+__all__ = ["SkclusterWarning", "PoorClusterWarning", "OutOfRangeWarning", "UntrustedTypeError"]
 
 
 class SkclusterWarning(UserWarning):
@@ -25,3 +25,11 @@ class PoorClusterWarning(SkclusterWarning):
 
 class OutOfRangeWarning(SkclusterWarning):
     """A prediction or input falls outside the range seen during fit."""
+
+
+class UntrustedTypeError(TypeError):
+    """A model file names types that are not trusted, so it is not loaded.
+
+    Raised by :func:`skcluster.io.load_model` before anything in the file is
+    built; the message lists the types and how to trust them.
+    """
