@@ -326,3 +326,22 @@ def test_wraps_cnn_pipeline():
                           CNNRegressor(epochs=1, batch_size=24, run_eagerly=True, random_state=0))
     sbi = _check_wraps(point, X, y, groups)
     assert sbi.estimator_[-1].architecture_ == "ho2019_2d"
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+@pytest.mark.filterwarnings("ignore::skcluster.exceptions.OutOfRangeWarning")
+def test_wraps_cnn3d_on_3d_images():
+    from skcluster import CNNRegressor
+    from skcluster.estimators._cnn_architectures import kodiramanah2021_min_size
+
+    side = kodiramanah2021_min_size()
+    rng = np.random.default_rng(9)
+    images = rng.uniform(size=(12, side, side, side)).astype(np.float32)
+    y = np.linspace(14.0, 15.0, 12)
+    point = CNNRegressor(epochs=1, batch_size=4, run_eagerly=True, random_state=0)
+    sbi = SBICalibrator(point, cv=3, grid_size=32).fit(images, y)
+    assert sbi.estimator_.architecture_ == "kodiramanah2021_3d"
+    expected = cross_val_predict(clone(point), images, y, cv=3)
+    np.testing.assert_allclose(sbi.calibration_predictions_, expected, rtol=1e-5)
+    assert np.all(np.isfinite(sbi.predict_interval(images[:2], 0.68)))
