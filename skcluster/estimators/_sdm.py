@@ -26,6 +26,20 @@ __all__ = ["SDMRegressor", "divergence_kernel"]
 def divergence_kernel(divergences, width):
     """Gaussian kernel exp(-D^2 / (2 s^2)) of divergences ``D`` [nats] with width ``s`` [nats].
 
+    Parameters
+    ----------
+    divergences : array-like
+        Divergences D between galaxy sets [nats], e.g. from
+        :func:`~skcluster.estimators.symmetric_kl_divergences`.
+    width : float
+        Kernel width s [nats] (:class:`~skcluster.SDMRegressor` uses
+        ``bandwidth`` x the median training divergence).
+
+    Returns
+    -------
+    kernel : ndarray of the shape of ``divergences``
+        Kernel values in (0, 1]; 1 at D = 0.
+
     Examples
     --------
     >>> import numpy as np
