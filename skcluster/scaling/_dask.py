@@ -210,13 +210,14 @@ def dask_images(kde, X, *, chunk_size=1024):
         tasks themselves.
     chunk_size : int, default=1024
         Clusters per block. A 48 x 48 float32 block of 1024 images is 9 MiB;
-        a 50**3 one is 488 MiB, so use about 32-128 for 3-D images.
+        a 50^3 one is 488 MiB, so use about 32-128 for 3-D images.
 
     Returns
     -------
-    images : dask.array.Array of shape (n_clusters, *kde.image_shape_)
-        Or (n_clusters, n_pixels) with ``kde.flatten``; dtype ``kde.dtype``,
-        chunked along the first axis only.
+    images : dask.array.Array of shape (n_clusters, ...)
+        Images of shape ``kde.image_shape_`` (or flattened to n_pixels with
+        ``kde.flatten``); dtype ``kde.dtype``, chunked along the first axis
+        only.
 
     Examples
     --------

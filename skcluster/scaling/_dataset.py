@@ -18,7 +18,7 @@ class ClusterImageDataset(keras.utils.PyDataset):
     """Batches of (images, log mass) for Keras, made or read one batch at a time.
 
     With ``kde`` given, each batch of clusters is featurised when Keras asks
-    for it (about 1 ms per 50**3 image, small next to a CNN3D training step);
+    for it (about 1 ms per 50^3 image, small next to a CNN3D training step);
     without, ``X`` already holds images (an array, a ``numpy.memmap`` or an
     h5py dataset from :func:`~skcluster.scaling.store_images`) and each batch
     is a slice read from it. Either way only ``max_queue_size`` batches
