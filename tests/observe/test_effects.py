@@ -207,3 +207,20 @@ def test_apparent_magnitude_matches_astropy():
     for beta in (0.0, 1.0, 2.5):
         assert k_correction(0.1, spectral_index=beta) == pytest.approx(-2.5 * np.log10(1.1))
     assert k_correction(0.05, spectral_index=1.0) == pytest.approx(-2.5 * np.log10(1.1))
+
+
+# ---- well-separated lines of sight ------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,least", [(4, 59.0), (10, 44.0), (25, 26.0)])
+def test_spread_lines_of_sight_beat_the_fibonacci_lattice(n, least):
+    from skcluster.observe import fibonacci_lines_of_sight, min_axial_separation, spread_lines_of_sight
+
+    los = spread_lines_of_sight(n, random_state=0)
+    np.testing.assert_allclose(np.linalg.norm(los, axis=1), 1.0, rtol=1e-12)
+    assert min_axial_separation(los) > least
+    assert min_axial_separation(los) > min_axial_separation(fibonacci_lines_of_sight(n))
+    # a random rotation: separations unchanged, directions differ between seeds
+    other = spread_lines_of_sight(n, random_state=1)
+    assert min_axial_separation(other) == pytest.approx(min_axial_separation(los), abs=1e-9)
+    assert not np.allclose(other, los)
+    np.testing.assert_array_equal(spread_lines_of_sight(n, random_state=0), los)
