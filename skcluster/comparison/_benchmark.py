@@ -14,10 +14,12 @@ from ._runner import run_comparison
 
 __all__ = ["QUICK_CATALOG", "build_catalog", "run_benchmark"]
 
-#: Catalogue settings of ``--quick``: one small realisation, built in seconds.
-QUICK_CATALOG = {"n_realizations": 2, "box_size": 300.0}
+#: Catalogue settings of ``--quick``: two small boxes (seconds to build), 30% of the test-range halos tested.
+QUICK_CATALOG = {"n_realizations": 2, "box_size": 300.0, "test_fraction": 0.3}
 #: Models whose final fit gets the sampling-robustness test (Ho et al. 2019 Table 4).
 ROBUSTNESS_MODELS = ("msigma", "sdm_2d", "cnn_1d", "cnn_2d")
+#: Test clusters of the robustness test (full, quick): SDM predictions cost one divergence per training cluster.
+ROBUSTNESS_CLUSTERS = (200, 60)
 
 
 def build_catalog(*, quick=False, random_state=0, progress=False):
@@ -166,7 +168,10 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
         log(f"catalogue built in {time.perf_counter() - t0:.1f} s")
     results = run_comparison(catalog, specs, n_splits=n_splits, quick=quick, random_state=random_state, log=log)
     log("statistics and robustness")
-    stats = comparison_statistics(results, catalog, robustness_models=ROBUSTNESS_MODELS, random_state=random_state)
+    t0 = time.perf_counter()
+    stats = comparison_statistics(results, catalog, robustness_models=ROBUSTNESS_MODELS,
+                                  robustness_clusters=ROBUSTNESS_CLUSTERS[bool(quick)], random_state=random_state)
+    log(f"statistics and robustness in {time.perf_counter() - t0:.1f} s")
     os.makedirs(output, exist_ok=True)
     if save_models:
         import joblib
