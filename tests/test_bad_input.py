@@ -215,7 +215,8 @@ def _first_line(obj):
 
 @pytest.mark.parametrize(
     "call, kind, message",
-    [pytest.param(call, kind, message, id=row_id, marks=marks) for row_id, call, kind, message, marks in ROWS],
+    [pytest.param(call, kind, message, id=row_id, marks=marks)
+     for row_id, call, kind, message, marks in ROWS],
 )
 def test_bad_input_row(call, kind, message):
     if issubclass(kind, Warning):

@@ -64,7 +64,8 @@ def test_galaxy_set_pipelines_round_trip_with_identical_predictions(make, toy, t
     if isinstance(model, SBICalibrator):
         np.testing.assert_array_equal(restored.predict_interval(X, [0.68, 0.95]),
                                       model.predict_interval(X, [0.68, 0.95]))
-        np.testing.assert_array_equal(restored.sample(X, 5, random_state=1), model.sample(X, 5, random_state=1))
+        np.testing.assert_array_equal(restored.sample(X, 5, random_state=1),
+                                      model.sample(X, 5, random_state=1))
 
 
 def test_kde_pipeline_round_trips_with_identical_images(toy, tmp_path):
@@ -128,7 +129,7 @@ def test_functions_are_refused_unless_trusted(tmp_path):
 def test_pickle_and_joblib_files_are_not_read(tmp_path):
     model = MSigma()
     joblib.dump(model, tmp_path / "model.joblib")
-    with pytest.raises(ValueError, match=r"Model files end in '\.skops'; got .*model\.joblib.*Pickle and joblib"):
+    with pytest.raises(ValueError, match=r"end in '\.skops'; got .*model\.joblib.*Pickle and joblib"):
         load_model(tmp_path / "model.joblib")
     joblib.dump(model, tmp_path / "renamed.skops")
     with pytest.raises(ValueError, match="not a skops file .*unpickling can run arbitrary code"):
