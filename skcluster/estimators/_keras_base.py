@@ -139,7 +139,9 @@ def _model_from_bytes(data, custom_objects=None):
         path = os.path.join(tmp, "model.keras")
         with open(path, "wb") as fh:
             fh.write(data)
-        return keras.saving.load_model(path, compile=False, custom_objects=custom_objects)
+        # safe_mode=True (Keras's default, stated): no Python code (Lambda layers) is deserialised,
+        # so pickles and skcluster.io files of these estimators rebuild only registered layers
+        return keras.saving.load_model(path, compile=False, custom_objects=custom_objects, safe_mode=True)
 
 
 class KerasEstimatorBase(BaseEstimator):
