@@ -263,6 +263,9 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
                 params=fit_params or None,
             )
             self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        return self._calibrate(d, y)
+
+    def _calibrate(self, d, y):
         d = column_or_1d(np.asarray(d, dtype=np.float64))
         if not np.all(np.isfinite(d)):
             raise ValueError(
@@ -273,6 +276,56 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         self.calibration_targets_ = y
         self._build_table(d, y)
         return self
+
+    @classmethod
+    def from_predictions(cls, estimator, predictions, y, *, bandwidth=0.2, grid_size=512):
+        """A calibrator from held-out predictions made elsewhere.
+
+        For cross-fitting: when out-of-fold predictions of simulated clusters
+        already exist (e.g. from a cross-validation loop that fits one
+        estimator per fold), calibrate a fitted ``estimator`` from them
+        without fitting anything. As with ``cv="prefit"``, the caller makes
+        sure the predictions are of clusters held out from the estimator that
+        made them, and that ``estimator`` behaves like those estimators.
+
+        Parameters
+        ----------
+        estimator : estimator
+            A fitted point regressor of log10 M200c [h^-1 Msun]; used as it is
+            by ``predict`` and the probabilistic methods.
+        predictions : array-like of shape (n_clusters,)
+            Held-out predictions d, log10 M200c [h^-1 Msun].
+        y : array-like of shape (n_clusters,)
+            True log10 M200c [h^-1 Msun] of the same clusters.
+        bandwidth : float, default=0.2
+            KDE bandwidth factor (see the class parameters).
+        grid_size : int, default=512
+            Points per axis of the tabulated joint density.
+
+        Returns
+        -------
+        calibrator : SBICalibrator
+            Fitted, with ``cv="prefit"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from skcluster import SBICalibrator
+        >>> rng = np.random.default_rng(0)
+        >>> m = rng.uniform(14, 15, 500)
+        >>> d = m + rng.normal(0, 0.1, m.size)          # held-out predictions
+        >>> point = LinearRegression().fit(d[:, None], m)
+        >>> sbi = SBICalibrator.from_predictions(point, d, m)
+        >>> sbi.predict_interval(np.array([[14.5]]), confidence_level=0.68).round(1)
+        array([[14.4, 14.6]])
+        """
+        check_is_fitted(estimator, msg="from_predictions needs a fitted estimator; %(name)s is not fitted.")
+        y = check_log_mass(y, n_clusters=_num_samples(predictions))
+        calibrator = cls(estimator, cv="prefit", bandwidth=bandwidth, grid_size=grid_size)
+        calibrator._validate_params()
+        calibrator.estimator_ = estimator
+        return calibrator._calibrate(predictions, y)
 
     def _build_table(self, d, y):
         if d.shape[0] < 3 or np.ptp(d) == 0:

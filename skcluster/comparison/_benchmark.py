@@ -155,7 +155,9 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
         unknown = sorted(set(models) - known)
         if unknown:
             raise ValueError(f"Unknown model(s) {unknown}; choose from {sorted(known)}.")
-        specs = [s for s in specs if s.name in models]
+        # an SBI model is cross-fitted from its point model: run that one too, first
+        wanted = set(models) | {s.calibrates for s in specs if s.name in models and s.calibrates}
+        specs = [s for s in specs if s.name in wanted]
     if catalog_path:
         from ..datasets import load_catalog
 

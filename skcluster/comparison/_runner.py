@@ -35,6 +35,15 @@ class ModelSpec:
     paper : dict
         The papers' numbers for this model (e.g. ``{"std": 0.316}``), shown
         beside ours.
+    calibrates : str or None
+        For an SBI model: the name of the point model it calibrates. When
+        that model runs in the same comparison (before this one), the SBI
+        model is cross-fitted from it instead of refitted: fold k's point
+        model is calibrated (:meth:`~skcluster.SBICalibrator.from_predictions`)
+        by the out-of-fold predictions of the training-sample clusters of the
+        other folds' halos, and the final model by all of them, exactly the
+        recipe of :class:`~skcluster.SBICalibrator` without its nested
+        cross-validation. Otherwise ``build`` makes the whole calibrator.
     """
 
     name: str
@@ -42,6 +51,7 @@ class ModelSpec:
     build: Callable
     sample: str = "contaminated"
     paper: dict = field(default_factory=dict)
+    calibrates: Optional[str] = None
 
 
 @dataclass
@@ -132,48 +142,83 @@ def run_comparison(catalog, specs, *, n_splits=5, quick=False, random_state=0, f
     log = log or (lambda msg: None)
     train, test = catalog.train, catalog.test
     folds = list(halo_folds(train.groups, test.groups, n_splits, random_state=random_state))
+    needed = {s.calibrates for s in specs if s.calibrates}
     results = {}
     for spec in specs:
         log(f"[{spec.name}] {spec.label}: {n_splits}-fold halo-grouped cross-validation")
-        X_train, X_test = _sample_X(train, spec), _sample_X(test, spec)
-        y_pred = np.full(len(test.y), np.nan)
-        intervals = None
-        fit_s = pred_s = 0.0
-        error = None
-        try:
-            for k, (tr, te) in enumerate(folds):
-                est = spec.build(quick, random_state)
-                t0 = time.perf_counter()
-                _fit(est, _subset(X_train, tr), np.asarray(train.y)[tr], np.asarray(train.groups)[tr])
-                t1 = time.perf_counter()
-                Xte = _subset(X_test, te)
-                y_pred[te] = est.predict(Xte)
-                pred_s += time.perf_counter() - t1
-                fit_s += t1 - t0
-                if hasattr(est, "predict_interval"):
-                    iv = np.asarray(est.predict_interval(Xte, confidence_level=list(COVERAGE_LEVELS)))
-                    if intervals is None:
-                        intervals = np.full((len(test.y), 2, len(COVERAGE_LEVELS)), np.nan)
-                    intervals[te] = iv.reshape(len(te), 2, len(COVERAGE_LEVELS))
-                log(f"[{spec.name}] fold {k + 1}/{n_splits}: fit {t1 - t0:.1f} s")
-        except Exception as exc:  # one failing model must not stop the comparison; it is reported
-            error = f"{type(exc).__name__}: {exc}"
-            log(f"[{spec.name}] FAILED: {error}")
-            warnings.warn(f"Model {spec.name} failed: {error}", SkclusterWarning, stacklevel=2)
-        final = None
-        if fit_final and error is None:
-            final = spec.build(quick, random_state)
-            _fit(final, list(X_train), np.asarray(train.y), np.asarray(train.groups))
-        results[spec.name] = ModelResult(
-            spec=spec,
-            y_true=np.asarray(test.y, dtype=float),
-            y_pred=y_pred,
-            richness=np.asarray(test.richness),
-            intervals=intervals,
-            fit_seconds=fit_s / n_splits,
-            predict_us_per_cluster=1e6 * pred_s / max(len(test.y), 1),
-            final_model=final,
-            error=error,
-        )
+        base = results.get(spec.calibrates) if spec.calibrates else None
+        if base is not None and (base.error is not None or "fold_models" not in base.extra):
+            base = None
+        results[spec.name] = _run_one(spec, train, test, folds, base, keep=spec.name in needed, quick=quick,
+                                      random_state=random_state, fit_final=fit_final, log=log)
     return results
 
+
+def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_final, log):
+    """Out-of-fold predictions of one model (cross-fitted from ``base`` for SBI)."""
+    X_train, X_test = _sample_X(train, spec), _sample_X(test, spec)
+    y_train, g_train = np.asarray(train.y, dtype=float), np.asarray(train.groups)
+    y_pred = np.full(len(test.y), np.nan)
+    intervals = None
+    fit_s = pred_s = 0.0
+    error = None
+    extra = {"fold_models": [], "train_oof": np.full(len(y_train), np.nan)} if keep else {}
+    if base is not None:
+        extra["cross_fitted_from"] = base.spec.name
+    try:
+        for k, (tr, te) in enumerate(folds):
+            t0 = time.perf_counter()
+            if base is not None:
+                est = _cross_fitted(base, k, tr, y_train)
+            else:
+                est = spec.build(quick, random_state)
+                _fit(est, _subset(X_train, tr), y_train[tr], g_train[tr])
+            t1 = time.perf_counter()
+            Xte = _subset(X_test, te)
+            y_pred[te] = est.predict(Xte)
+            pred_s += time.perf_counter() - t1
+            fit_s += t1 - t0
+            if hasattr(est, "predict_interval"):
+                iv = np.asarray(est.predict_interval(Xte, confidence_level=list(COVERAGE_LEVELS)))
+                if intervals is None:
+                    intervals = np.full((len(test.y), 2, len(COVERAGE_LEVELS)), np.nan)
+                intervals[te] = iv.reshape(len(te), 2, len(COVERAGE_LEVELS))
+            if keep:  # held-out training-sample predictions, for the SBI models that calibrate this one
+                held = np.setdiff1d(np.arange(len(y_train)), tr)
+                extra["train_oof"][held] = est.predict(_subset(X_train, held))
+                extra["fold_models"].append(est)
+            log(f"[{spec.name}] fold {k + 1}/{len(folds)}: fit {t1 - t0:.1f} s")
+    except Exception as exc:  # one failing model must not stop the comparison; it is reported
+        error = f"{type(exc).__name__}: {exc}"
+        log(f"[{spec.name}] FAILED: {error}")
+        warnings.warn(f"Model {spec.name} failed: {error}", SkclusterWarning, stacklevel=3)
+    final = None
+    if fit_final and error is None:
+        if base is not None:
+            final = _cross_fitted(base, None, np.arange(len(y_train)), y_train)
+        else:
+            final = spec.build(quick, random_state)
+            _fit(final, list(X_train), y_train, g_train)
+    return ModelResult(
+        spec=spec,
+        y_true=np.asarray(test.y, dtype=float),
+        y_pred=y_pred,
+        richness=np.asarray(test.richness),
+        intervals=intervals,
+        fit_seconds=fit_s / len(folds),
+        predict_us_per_cluster=1e6 * pred_s / max(len(test.y), 1),
+        final_model=final,
+        error=error,
+        extra=extra,
+    )
+
+
+def _cross_fitted(base, k, calibration_index, y_train):
+    """SBICalibrator around fold k's point model (the final one if k is None), from held-out predictions."""
+    from ..calibration import SBICalibrator
+
+    model = base.final_model if k is None else base.extra["fold_models"][k]
+    if model is None:
+        raise ValueError(f"The final model of {base.spec.name} was not fitted (fit_final=False).")
+    d = base.extra["train_oof"][calibration_index]
+    return SBICalibrator.from_predictions(model, d, y_train[calibration_index])

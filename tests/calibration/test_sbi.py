@@ -345,3 +345,20 @@ def test_wraps_cnn3d_on_3d_images():
     expected = cross_val_predict(clone(point), images, y, cv=3)
     np.testing.assert_allclose(sbi.calibration_predictions_, expected, rtol=1e-5)
     assert np.all(np.isfinite(sbi.predict_interval(images[:2], 0.68)))
+
+
+def test_from_predictions_equals_prefit_on_the_same_predictions():
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(3)
+    m = rng.uniform(14.0, 15.0, 400)
+    X = (m + rng.normal(0.0, 0.15, m.size))[:, None]
+    point = LinearRegression().fit(X[:200], m[:200])
+    prefit = SBICalibrator(point, cv="prefit", grid_size=128).fit(X[200:], m[200:])
+    direct = SBICalibrator.from_predictions(point, point.predict(X[200:]), m[200:], grid_size=128)
+    np.testing.assert_allclose(direct.joint_table_, prefit.joint_table_)
+    np.testing.assert_allclose(direct.predict_interval(X[:50], confidence_level=0.68),
+                               prefit.predict_interval(X[:50], confidence_level=0.68))
+    assert direct.estimator_ is point and direct.cv == "prefit"
+    with pytest.raises(ValueError, match="no range"):
+        SBICalibrator.from_predictions(point, np.full(10, 14.5), m[:10])

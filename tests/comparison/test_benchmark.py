@@ -95,3 +95,59 @@ def test_failing_model_is_reported_not_fatal(tiny_catalog):
 def test_unknown_model_name_is_refused(tiny_catalog_file, tmp_path):
     with pytest.raises(ValueError, match="Unknown model"):
         run_benchmark(str(tmp_path), catalog_path=tiny_catalog_file, models=["msigma", "nope"])
+
+
+def test_sbi_is_cross_fitted_from_its_point_model(tiny_catalog):
+    """sbi_msigma calibrates msigma's fold models by the other folds' held-out predictions."""
+    from skcluster import SBICalibrator
+    from skcluster.comparison import halo_folds
+
+    specs = [s for s in default_models() if s.name in ("msigma", "sbi_msigma")]
+    res = run_comparison(tiny_catalog, specs, n_splits=3, random_state=0)
+    base, sbi = res["msigma"], res["sbi_msigma"]
+    assert sbi.extra["cross_fitted_from"] == "msigma"
+    train, test = tiny_catalog.train, tiny_catalog.test
+    folds = list(halo_folds(train.groups, test.groups, 3, random_state=0))
+    # the held-out training-sample predictions are each fold model's predictions of its own left-out halos
+    for k, (tr, te) in enumerate(folds):
+        held = np.setdiff1d(np.arange(len(train.y)), tr)
+        np.testing.assert_allclose(base.extra["train_oof"][held],
+                                   base.extra["fold_models"][k].predict([train.X[i] for i in held]))
+    # fold 0 by hand: calibrate fold 0's model on the held-out predictions of the other folds' halos
+    tr, te = folds[0]
+    by_hand = SBICalibrator.from_predictions(base.extra["fold_models"][0], base.extra["train_oof"][tr], train.y[tr])
+    np.testing.assert_allclose(sbi.y_pred[te], by_hand.predict([test.X[i] for i in te]))
+    # nested intervals, and the final model is a calibrator around the final point model
+    assert np.all(sbi.intervals[:, 0, 1] <= sbi.intervals[:, 0, 0])
+    assert np.all(sbi.intervals[:, 1, 0] <= sbi.intervals[:, 1, 1])
+    assert sbi.final_model.estimator_ is base.final_model
+    np.testing.assert_allclose(sbi.final_model.calibration_predictions_, base.extra["train_oof"])
+
+
+def test_requested_sbi_model_brings_its_point_model(tiny_catalog_file, tmp_path):
+    rep = run_benchmark(str(tmp_path), catalog_path=tiny_catalog_file, models=["sbi_msigma"], n_splits=3,
+                        save_models=False)
+    assert list(rep.stats) == ["msigma", "sbi_msigma"]
+
+
+@pytest.mark.keras
+def test_cross_fitted_sbi_around_a_keras_pipeline(tiny_catalog):
+    """Keras fold models stay usable after later fits (clear_session) and calibrate the SBI model."""
+    from skcluster import CNNRegressor, CylinderCut, PhaseSpaceKDE
+    from skcluster.comparison import ModelSpec
+    from skcluster.pipeline import make_pipeline
+
+    def cnn(quick, rs):
+        return make_pipeline(CylinderCut(min_galaxies=None), PhaseSpaceKDE(coords="v"),
+                             CNNRegressor(epochs=2, random_state=rs))
+
+    specs = [ModelSpec("cnn", "CNN 1D", cnn), ModelSpec("sbi", "SBI around CNN 1D", None, calibrates="cnn")]
+    res = run_comparison(tiny_catalog, specs, n_splits=2, random_state=0)
+    assert res["sbi"].error is None, res["sbi"].error
+    assert np.all(np.isfinite(res["sbi"].y_pred)) and np.all(np.isfinite(res["sbi"].intervals))
+    # the first fold's model, fitted before three more Keras fits, still predicts what it predicted
+    first = res["cnn"].extra["fold_models"][0]
+    held = np.isfinite(res["cnn"].extra["train_oof"])
+    assert held.sum() == len(tiny_catalog.train.y)
+    np.testing.assert_allclose(res["cnn"].y_pred[np.isfinite(res["cnn"].y_pred)].size, len(tiny_catalog.test.y))
+    assert first.predict(tiny_catalog.test.X[:5]).shape == (5,)
