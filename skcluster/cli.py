@@ -54,7 +54,12 @@ def _cmd_predict(args):
         cluster = read_field(args.field, center=args.center, radius_h=args.radius_h,
                              radius_physical=args.radius_physical)
         center = args.center
-    model = joblib.load(args.model)
+    if str(args.model).endswith(".skops"):
+        from .io import load_model
+
+        model = load_model(args.model)
+    else:  # joblib/pickle: runs code from the file, so only load files you made or trust
+        model = joblib.load(args.model)
     X = [cluster]
     median = float(np.asarray(model.predict(X))[0])
     line = f"log10 M200c = {median:.3f} [h^-1 Msun]"
@@ -95,7 +100,9 @@ def _parser():
     p.set_defaults(func=_cmd_benchmark)
 
     p = sub.add_parser("predict", help="apply a saved model to a real cluster field and print its mass")
-    p.add_argument("model", help="a fitted pipeline saved with joblib (e.g. skcluster-report/models/*.joblib)")
+    p.add_argument("model", help="a fitted pipeline: .skops (safe format, skcluster.io.save_model) or joblib "
+                              "(loading runs code from the file: trusted files only), e.g. "
+                              "skcluster-report/models/NAME.skops")
     p.add_argument("field", help="a shipped field name (coma_desi, coma_sdss, a2670_sdss) or a CSV/text file")
     p.add_argument("--center", type=float, nargs=3, metavar=("RA", "DEC", "Z"),
                    help="cluster centre [deg, deg, redshift], needed for files with ra, dec, z columns")

@@ -32,6 +32,10 @@ __all__ = ["TRUSTED_TYPES", "save_model", "load_model", "untrusted_types"]
 #: most scikit-learn estimators, builtins) need no entry.
 TRUSTED_TYPES = (
     "skcluster.observe._cylinder.CylinderCut",
+    "skcluster.observe._effects.SpectroscopicIncompleteness",
+    "skcluster.observe._effects.VelocityErrors",
+    "skcluster.observe._effects.Miscentring",
+    "skcluster.observe._fibres.FibreCollisions",
     "skcluster.features._kde.PhaseSpaceKDE",
     "skcluster.estimators._msigma.MSigma",
     "skcluster.estimators._sdm.SDMRegressor",

@@ -178,9 +178,13 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
     if save_models:
         import joblib
 
+        from ..io import save_model
+
         os.makedirs(os.path.join(output, "models"), exist_ok=True)
         for name, res in results.items():
             if res.final_model is not None:
+                # the safe format for sharing, and joblib for speed and for any estimator skops cannot hold
+                save_model(res.final_model, os.path.join(output, "models", f"{name}.skops"))
                 joblib.dump(res.final_model, os.path.join(output, "models", f"{name}.joblib"))
     figures = _figures(results, output)
     checks = _checks(stats)

@@ -52,6 +52,13 @@ def test_predict_coma_prints_mass_and_interval(saved_model, capsys):
     assert 13.0 < lo < median < hi < 16.0
 
 
+def test_predict_from_the_safe_format_equals_joblib(saved_model, capsys):
+    assert main(["predict", str(saved_model / "models" / "sbi_msigma.joblib"), "coma_desi"]) == 0
+    from_joblib = capsys.readouterr().out
+    assert main(["predict", str(saved_model / "models" / "sbi_msigma.skops"), "coma_desi"]) == 0
+    assert capsys.readouterr().out == from_joblib
+
+
 def test_predict_point_model_says_no_interval(saved_model, capsys):
     assert main(["predict", str(saved_model / "models" / "msigma.joblib"), "coma_desi"]) == 0
     assert "gives no interval" in capsys.readouterr().out
