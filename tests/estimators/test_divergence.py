@@ -12,7 +12,8 @@ from skcluster.estimators._divergence import (
     symmetric_kl_divergences,
 )
 
-REFERENCE = Path("/work/shared/reference/pysdm")
+#: ../shared/reference/pysdm beside the repository (as laid out for developers and CI).
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "pysdm"
 #: py-sdm's own tests accept estimates within this absolute tolerance.
 PYSDM_ATOL = 5e-5
 #: The reference files were computed with distances clamped at this value.
