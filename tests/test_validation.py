@@ -4,7 +4,7 @@ from astropy import units as u
 from astropy.cosmology import units as cu
 from astropy.table import QTable, Table
 
-from skcluster.validation import check_clusters, make_cluster_array, n_galaxies
+from skcluster.validation import check_cluster_stack, check_clusters, make_cluster_array, n_galaxies
 
 
 def _cluster(n=5, seed=0):
@@ -94,3 +94,63 @@ def test_make_cluster_array_never_stacks():
     X = make_cluster_array([np.zeros((4, 3))] * 3)
     assert X.dtype == object and X.shape == (3,)
     assert n_galaxies(X).tolist() == [4, 4, 4]
+
+
+def _stacked_reference(X, **kwargs):
+    clusters = check_clusters(X, **kwargs)
+    offsets = np.concatenate([[0], np.cumsum([len(c) for c in clusters])])
+    return (np.concatenate(clusters) if clusters else np.empty((0, 3))), offsets
+
+
+@pytest.mark.parametrize("make", [
+    lambda c: [c, c[:2], c[:1]],  # list of float arrays (the fast path)
+    lambda c: (c, c),  # tuple
+    lambda c: make_cluster_array([c, c[:3]]),  # object array
+    lambda c: np.stack([c, c]),  # 3-D array
+    lambda c: [c.astype(np.float32), np.round(c).astype(np.int64), c[::2]],  # dtypes, strided
+    lambda c: [c, np.zeros((0, 3))],  # an empty cluster
+    lambda c: [c, Table(c, names=("x_proj", "y_proj", "v_los"))],  # a table: slow path
+    lambda c: [np.array([[100.0, -100.0, 2000.0]]), c],  # |x| = MAX_ABS_POSITION is accepted
+    lambda c: [c.tolist(), c],  # nested lists
+])
+def test_check_cluster_stack_equals_concatenated_check_clusters(make):
+    X = make(_cluster(6, seed=3))
+    points, offsets = check_cluster_stack(X)
+    ref_points, ref_offsets = _stacked_reference(X)
+    assert points.dtype == np.float64 and points.flags.c_contiguous and points.shape[1] == 3
+    np.testing.assert_array_equal(points, ref_points)
+    np.testing.assert_array_equal(offsets, ref_offsets)
+
+
+@pytest.mark.parametrize("X, kwargs", [
+    (np.zeros((5, 3)), {}),
+    (None, {}),
+    ([], {}),
+    (np.zeros((0, 4, 3)), {}),
+    (np.zeros((2, 4, 2)), {}),
+    ([np.zeros((5, 3)), np.zeros((4, 2))], {}),
+    ([np.zeros(3)], {}),
+    ([np.zeros(3), np.zeros(3)], {}),
+    ([np.zeros((2, 3)), np.zeros((1, 2, 3))], {}),
+    ([np.zeros((2, 3)), np.array([[0, 0, np.nan]])], {}),
+    ([np.zeros((2, 3)), np.array([[-np.inf, 0, 0]])], {}),
+    ([np.zeros((2, 3), dtype=bool)], {}),
+    ([np.zeros((2, 3), dtype=complex)], {}),
+    ([np.zeros((2, 3)), np.array([[0.0, 0.0, -299792.458]])], {}),
+    ([np.zeros((2, 3)), np.array([[0.0, 100.5, 0.0]])], {}),
+    ([np.zeros((3, 3)) * u.km / u.s], {}),
+    ([np.zeros((2, 3)), np.zeros((1, 3)), np.zeros((0, 3))], {"min_galaxies": 2}),
+    ([np.zeros((0, 3))], {"min_galaxies": 1}),
+])
+def test_check_cluster_stack_raises_exactly_what_check_clusters_raises(X, kwargs):
+    with pytest.raises((TypeError, ValueError)) as expected:
+        check_clusters(X, **kwargs)
+    with pytest.raises(expected.type) as got:
+        check_cluster_stack(X, **kwargs)
+    assert str(got.value) == str(expected.value)
+
+
+def test_check_cluster_stack_empty_set():
+    points, offsets = check_cluster_stack([], allow_empty_set=True)
+    assert points.shape == (0, 3) and offsets.tolist() == [0]
+

@@ -10,9 +10,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import SkclusterWarning
-from ..validation import check_clusters
+from ..validation import check_cluster_stack
 from ._kernels import (blas_controller, count_on_grid, full_image, full_kernel_covariance,
-                       product_bandwidths, product_images, stack_coordinates, truncation)
+                       image_coordinates, product_bandwidths, truncation)
+from ._product import product_images
 
 __all__ = ["PhaseSpaceKDE"]
 
@@ -28,7 +29,10 @@ LARGE_OUTPUT_BYTES = 2**31
 #: Largest number of output values and of 1-D kernel values per batch when
 #: ``batch_size`` is None.
 _AUTO_BATCH_VALUES = 2**20
-_AUTO_BATCH_FACTORS = 2**18
+_AUTO_BATCH_FACTORS = 2**19
+#: 1-D and 2-D 'product' images pad each batch's clusters to the largest; above
+#: this ratio of padded slots to galaxies, clusters are first ordered by size.
+MAX_PADDING = 1.3
 
 
 class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
@@ -71,8 +75,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         Output dtype. Exponents are always formed in float64; float32 images
         take half the memory and matrix products run about 3x faster.
     batch_size : int or None, default=None
-        Clusters evaluated together. None: a cache-sized batch (91 clusters
-        for 'v', 45 for 48 x 48, 8 for 50**3).
+        Clusters evaluated together. None: a cache-sized batch (182 clusters
+        for 'v', 91 for 48 x 48, 8 for 50**3).
     n_jobs : int or None, default=None
         Threads over batches of clusters (joblib, shared memory); None means
         1, -1 all cores. BLAS is held to one thread while images are
@@ -247,8 +251,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         return self._transform_clusters(self._fit(X))
 
     def _fit(self, X):
-        """Validate ``X``, lay out the grid; return the validated clusters."""
-        clusters = check_clusters(X, min_galaxies=1)
+        """Validate ``X``, lay out the grid; return the validated clusters (stacked)."""
+        clusters = check_cluster_stack(X, min_galaxies=1)
         shape = self._resolve_grid_shape()
         self.aperture_ = float(DEFAULT_APERTURE[self.coords] if self.aperture is None
                                else self.aperture)
@@ -269,25 +273,29 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             "cutoff": truncation(self.dtype, len(self.grid_)),
         }
 
-    def _fill(self, clusters, out, first_index, plan):
-        """Images of ``clusters`` (already validated), normalised, into ``out``."""
-        offsets, stacked = stack_coordinates(clusters, self.coords)
-        if self.covariance == "product" or self.coords == "v":
-            counts = np.diff(offsets)
-            widths = product_bandwidths(stacked, offsets, self.bandwidth, plan["floor"])
-            if not np.all(widths > 0):
-                bad = np.flatnonzero(~np.all(widths > 0, axis=1))[0]
-                self._raise_degenerate(first_index + bad, len(clusters[bad]))
-            per_galaxy = np.repeat(widths, counts, axis=0)
-            self._check_reaches_grid(stacked, offsets, per_galaxy, first_index, plan)
-            product_images(stacked, offsets, per_galaxy, self.grid_, out)
-        else:
-            for c in range(len(clusters)):
-                p = stacked[offsets[c]:offsets[c + 1]]
-                kernel = full_kernel_covariance(p, self.bandwidth, plan["floor"])
-                if np.linalg.matrix_rank(kernel) < kernel.shape[0]:
-                    self._raise_degenerate(first_index + c, len(p))
-                full_image(p, kernel, self.grid_, out[c])
+    def _product_widths(self, points, offsets, start, plan):
+        """Kernel widths (n_clusters, d) for 'product'; raise for degenerate or off-grid clusters."""
+        counts = np.diff(offsets)
+        widths = product_bandwidths(points, offsets, self.bandwidth, plan["floor"])
+        positive = np.all(widths > 0, axis=1)
+        if not positive.all():
+            bad = np.flatnonzero(~positive)[0]
+            self._raise_degenerate(start + bad, counts[bad])
+        self._check_reaches_grid(points, offsets, np.repeat(widths, counts, axis=0), start, plan)
+        return widths
+
+    def _fill_full(self, points, offsets, out, first_index, plan):
+        """Normalised full-covariance images of one batch into ``out``.
+
+        ``points`` are the batch's galaxies in image coordinates (n, d),
+        ``offsets`` the cluster boundaries in it (starting at 0).
+        """
+        for c in range(len(offsets) - 1):
+            p = points[offsets[c]:offsets[c + 1]]
+            kernel = full_kernel_covariance(p, self.bandwidth, plan["floor"])
+            if np.linalg.matrix_rank(kernel) < kernel.shape[0]:
+                self._raise_degenerate(first_index + c, len(p))
+            full_image(p, kernel, self.grid_, out[c])
         flat = out.reshape(len(out), -1)
         sums = flat.sum(axis=1, dtype=np.float64)
         if not np.all(sums > 0):  # also catches NaN
@@ -330,28 +338,56 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
 
     def _check_input(self, X):
         check_is_fitted(self)
-        return check_clusters(X, min_galaxies=1)
+        return check_cluster_stack(X, min_galaxies=1)
 
     def _compute(self, clusters, out, start):
         """Fill ``out`` (n, *image_shape_) with the images of ``clusters``.
 
+        ``clusters`` is a list of validated (n_galaxies, 3) float arrays or the
+        ``(galaxies, offsets)`` pair of :func:`~skcluster.validation.check_cluster_stack`;
+        ``start`` is the index of the first one (for error messages).
+
+        'product' kernels: the widths of all clusters are found (and checked)
+        first; in 1-D and 2-D, clusters padded to the largest of their batch
+        are evaluated together, so clusters are taken in order of size.
         BLAS is held to one thread meanwhile: the matrix products are small,
         and multithreaded BLAS on them is slower (much slower on a busy
         machine); ``n_jobs`` threads over batches of clusters instead.
         """
-        size = self._batch_size()
-        bounds = [(s, min(s + size, len(clusters))) for s in range(0, len(clusters), size)]
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(bounds))
+        galaxies, offsets = _as_stack(clusters)
+        points = image_coordinates(galaxies, self.coords)
+        n = len(offsets) - 1
         plan = self._plan()
+        product = self.covariance == "product" or self.coords == "v"
+        order = None
+        if product:
+            widths = self._product_widths(points, offsets, start, plan)
+        size = self._batch_size()
+        if product and points.shape[1] <= 2 and _padding_waste(offsets, size) > MAX_PADDING:
+            points, offsets, widths, order = _by_size(points, offsets, widths)
+        bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(bounds))
+
+        def fill(s, e):
+            a, b = offsets[s], offsets[e]
+            local = offsets[s:e + 1] - a
+            if not product:
+                self._fill_full(points[a:b], local, out[s:e], start + s, plan)
+                return
+            target = out[s:e] if order is None else np.empty((e - s, *out.shape[1:]), out.dtype)
+            sums = product_images(points[a:b], local, widths[s:e], self.grid_, target)
+            if not np.all(sums > 0):  # also catches NaN
+                bad = s + np.flatnonzero(~(sums > 0))[0]
+                self._raise_zero_image(start + (bad if order is None else order[bad]))
+            if order is not None:
+                out[order[s:e]] = target
+
         with blas_controller().limit(limits=1, user_api="blas"):
             if n_jobs == 1:
                 for s, e in bounds:
-                    self._fill(clusters[s:e], out[s:e], start + s, plan)
+                    fill(s, e)
             else:
-                Parallel(n_jobs=n_jobs, require="sharedmem")(
-                    delayed(self._fill)(clusters[s:e], out[s:e], start + s, plan)
-                    for s, e in bounds
-                )
+                Parallel(n_jobs=n_jobs, require="sharedmem")(delayed(fill)(s, e) for s, e in bounds)
 
     def _shape_out(self, images):
         return images.reshape(len(images), -1) if self.flatten else images
@@ -374,7 +410,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             :meth:`transform_to` instead (50**3 float32 is 0.5 MB per cluster).
         """
         clusters = self._check_input(X)
-        self._warn_if_large(len(clusters))
+        self._warn_if_large(len(clusters[1]) - 1)
         return self._transform_clusters(clusters)
 
     def _warn_if_large(self, n):
@@ -388,7 +424,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             )
 
     def _transform_clusters(self, clusters):
-        out = np.empty((len(clusters), *self.image_shape_), dtype=self.dtype)
+        out = np.empty((len(clusters[1]) - 1, *self.image_shape_), dtype=self.dtype)
         self._compute(clusters, out, 0)
         return self._shape_out(out)
 
@@ -421,13 +457,15 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         >>> [(idx.start, images.shape) for idx, images in kde.iter_transform(X, chunk_size=2)]
         [(0, (2, 16, 16, 16)), (2, (2, 16, 16, 16)), (4, (1, 16, 16, 16))]
         """
-        clusters = self._check_input(X)
+        galaxies, offsets = self._check_input(X)
         if not (isinstance(chunk_size, Integral) and chunk_size >= 1):
             raise ValueError(f"chunk_size must be a positive int; got {chunk_size!r}.")
-        for s in range(0, len(clusters), chunk_size):
-            e = min(s + chunk_size, len(clusters))
+        n = len(offsets) - 1
+        for s in range(0, n, chunk_size):
+            e = min(s + chunk_size, n)
             out = np.empty((e - s, *self.image_shape_), dtype=self.dtype)
-            self._compute(clusters[s:e], out, s)
+            a, b = offsets[s], offsets[e]
+            self._compute((galaxies[a:b], offsets[s:e + 1] - a), out, s)
             yield slice(s, e), self._shape_out(out)
 
     def transform_to(self, X, out, *, chunk_size=256):
@@ -491,8 +529,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             floor; for ``covariance='full'``, the square root of the kernel
             covariance's diagonal.
         """
-        clusters = self._check_input(X)
-        offsets, stacked = stack_coordinates(clusters, self.coords)
+        galaxies, offsets = self._check_input(X)
+        stacked = image_coordinates(galaxies, self.coords)
         floor = self._plan()["floor"]
         if self.covariance == "product" or self.coords == "v":
             return product_bandwidths(stacked, offsets, self.bandwidth, floor)
@@ -522,3 +560,36 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
         return tags
+
+
+def _padding_waste(offsets, size):
+    """Slots padded to the largest cluster of each batch, over galaxies (>= 1)."""
+    counts = np.diff(offsets)
+    starts = np.arange(0, len(counts), size)
+    batch_max = np.maximum.reduceat(counts, starts)
+    lengths = np.diff(np.append(starts, len(counts)))
+    return float(np.dot(batch_max, lengths)) / max(int(offsets[-1]), 1)
+
+
+def _by_size(points, offsets, widths):
+    """Clusters reordered by number of galaxies (stable); ``order`` None if already so."""
+    counts = np.diff(offsets)
+    if np.all(counts[1:] >= counts[:-1]):
+        return points, offsets, widths, None
+    order = np.argsort(counts, kind="stable")
+    sorted_counts = counts[order]
+    sorted_offsets = np.zeros_like(offsets)
+    np.cumsum(sorted_counts, out=sorted_offsets[1:])
+    take = np.arange(offsets[-1]) - np.repeat(sorted_offsets[:-1] - offsets[order], sorted_counts)
+    return points[take], sorted_offsets, widths[order], order
+
+
+def _as_stack(clusters):
+    """``(galaxies, offsets)`` from a list of validated clusters, or as given."""
+    if isinstance(clusters, tuple) and len(clusters) == 2 and isinstance(clusters[1], np.ndarray) \
+            and clusters[1].ndim == 1 and clusters[1].dtype.kind == "i":
+        return clusters
+    offsets = np.zeros(len(clusters) + 1, dtype=np.intp)
+    np.cumsum([len(c) for c in clusters], out=offsets[1:])
+    galaxies = np.concatenate(clusters) if len(clusters) else np.empty((0, 3))
+    return galaxies, offsets

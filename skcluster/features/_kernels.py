@@ -24,12 +24,14 @@ from threadpoolctl import ThreadpoolController
 __all__ = [
     "blas_controller",
     "stack_coordinates",
+    "image_coordinates",
     "count_on_grid",
     "sample_std",
     "product_bandwidths",
     "full_kernel_covariance",
     "truncation",
     "gaussian_factors",
+    "gaussian_rows",
     "product_images",
     "full_image",
 ]
@@ -50,12 +52,24 @@ def stack_coordinates(clusters, coords):
     """
     offsets = np.zeros(len(clusters) + 1, dtype=np.intp)
     np.cumsum([len(c) for c in clusters], out=offsets[1:])
-    stacked = np.concatenate(clusters)
+    return offsets, image_coordinates(np.concatenate(clusters), coords)
+
+
+def image_coordinates(galaxies, coords):
+    """Image coordinates of concatenated galaxies (x_proj, y_proj, v_los), shape (n, d).
+
+    ``R_proj = sqrt(x_proj**2 + y_proj**2)`` for 'rv' (positions are at most
+    ``MAX_ABS_POSITION``, so the squares cannot overflow).
+    """
     if coords == "v":
-        return offsets, stacked[:, 2:3]
+        return np.ascontiguousarray(galaxies[:, 2:3])
     if coords == "rv":
-        return offsets, np.column_stack([np.hypot(stacked[:, 0], stacked[:, 1]), stacked[:, 2]])
-    return offsets, stacked
+        out = np.empty((len(galaxies), 2))
+        x, y = galaxies[:, 0], galaxies[:, 1]
+        np.sqrt(x * x + y * y, out=out[:, 0])  # |x|, |y| <= 100 h^-1 Mpc: no overflow
+        out[:, 1] = galaxies[:, 2]
+        return out
+    return galaxies
 
 
 def count_on_grid(points, offsets, per_galaxy, lo, hi, cutoff):
@@ -68,9 +82,12 @@ def count_on_grid(points, offsets, per_galaxy, lo, hi, cutoff):
     -------
     counts : ndarray of int of shape (n_clusters,)
     """
-    gap = np.maximum(np.maximum(lo - points, points - hi), 0.0)
-    gap /= per_galaxy
-    reaches = np.all(0.5 * gap * gap < -cutoff, axis=1)
+    reaches = np.ones(len(points), dtype=bool)
+    radius = np.sqrt(-2.0 * cutoff)
+    for k in range(points.shape[1]):  # 1-D loops (see sample_std)
+        gap = np.abs(points[:, k] - 0.5 * (lo[k] + hi[k]))
+        gap -= 0.5 * (hi[k] - lo[k])  # distance to the range (negative inside it)
+        reaches &= gap < radius * per_galaxy[:, k]
     return np.add.reduceat(reaches, offsets[:-1], dtype=np.intp)
 
 
@@ -91,11 +108,15 @@ def sample_std(points, offsets):
     """
     counts = np.diff(offsets)
     starts = offsets[:-1]
-    mean = np.add.reduceat(points, starts, axis=0) / counts[:, None]
-    dev = points - np.repeat(mean, counts, axis=0)
-    ss = np.add.reduceat(dev * dev, starts, axis=0)
-    ss /= np.maximum(counts - 1, 1)[:, None]  # one galaxy: ss = 0, variance 0
-    return np.sqrt(ss, out=ss)
+    dof = np.maximum(counts - 1, 1)  # one galaxy: ss = 0, variance 0
+    std = np.empty((len(counts), points.shape[1]))
+    for k in range(points.shape[1]):  # 1-D loops: (n, d) arrays make numpy loop over d
+        x = points[:, k]
+        mean = np.add.reduceat(x, starts) / counts
+        dev = x - np.repeat(mean, counts)
+        np.multiply(dev, dev, out=dev)
+        std[:, k] = np.sqrt(np.add.reduceat(dev, starts) / dof)
+    return std
 
 
 def product_bandwidths(points, offsets, factor, floor):
