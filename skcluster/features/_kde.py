@@ -13,7 +13,7 @@ from ..exceptions import SkclusterWarning
 from ..validation import check_cluster_stack
 from ._kernels import (blas_controller, count_on_grid, full_image, full_kernel_covariance,
                        image_coordinates, product_bandwidths, truncation)
-from ._product import product_images
+from ._product import order_by_size, padding_ratio, product_images
 
 __all__ = ["PhaseSpaceKDE"]
 
@@ -363,8 +363,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         if product:
             widths = self._product_widths(points, offsets, start, plan)
         size = self._batch_size()
-        if product and points.shape[1] <= 2 and _padding_waste(offsets, size) > MAX_PADDING:
-            points, offsets, widths, order = _by_size(points, offsets, widths)
+        if product and points.shape[1] <= 2 and padding_ratio(offsets, size) > MAX_PADDING:
+            points, offsets, widths, order = order_by_size(points, offsets, widths)
         bounds = [(s, min(s + size, n)) for s in range(0, n, size)]
         n_jobs = min(effective_n_jobs(self.n_jobs), len(bounds))
 
@@ -560,28 +560,6 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
         return tags
-
-
-def _padding_waste(offsets, size):
-    """Slots padded to the largest cluster of each batch, over galaxies (>= 1)."""
-    counts = np.diff(offsets)
-    starts = np.arange(0, len(counts), size)
-    batch_max = np.maximum.reduceat(counts, starts)
-    lengths = np.diff(np.append(starts, len(counts)))
-    return float(np.dot(batch_max, lengths)) / max(int(offsets[-1]), 1)
-
-
-def _by_size(points, offsets, widths):
-    """Clusters reordered by number of galaxies (stable); ``order`` None if already so."""
-    counts = np.diff(offsets)
-    if np.all(counts[1:] >= counts[:-1]):
-        return points, offsets, widths, None
-    order = np.argsort(counts, kind="stable")
-    sorted_counts = counts[order]
-    sorted_offsets = np.zeros_like(offsets)
-    np.cumsum(sorted_counts, out=sorted_offsets[1:])
-    take = np.arange(offsets[-1]) - np.repeat(sorted_offsets[:-1] - offsets[order], sorted_counts)
-    return points[take], sorted_offsets, widths[order], order
 
 
 def _as_stack(clusters):

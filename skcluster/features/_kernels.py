@@ -11,7 +11,9 @@ Conventions shared by every function here:
   points along each image axis.
 * ``floor`` is a float64 array of shape (d,): the least kernel standard
   deviation along each axis, in the units of that axis.
-* Images are left unnormalised; the caller divides by their sum.
+* :func:`full_image` leaves images unnormalised; the caller divides by their sum.
+
+The product kernel's images are computed in :mod:`skcluster.features._product`.
 """
 
 import functools
@@ -23,16 +25,13 @@ from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "blas_controller",
-    "stack_coordinates",
     "image_coordinates",
     "count_on_grid",
     "sample_std",
     "product_bandwidths",
     "full_kernel_covariance",
     "truncation",
-    "gaussian_factors",
     "gaussian_rows",
-    "product_images",
     "full_image",
 ]
 
@@ -41,18 +40,6 @@ __all__ = [
 def blas_controller():
     """Threadpool controller, built once: inspecting the loaded libraries takes ~1 ms."""
     return ThreadpoolController()
-
-
-def stack_coordinates(clusters, coords):
-    """Galaxy coordinates of all clusters, concatenated, in the image's axis order.
-
-    ``coords`` is 'v' (``v_los``), 'rv' (``R_proj = hypot(x_proj, y_proj)``,
-    ``v_los``) or 'xyv'. Returns the segment offsets (n_clusters + 1,) and an
-    (n_total, d) array.
-    """
-    offsets = np.zeros(len(clusters) + 1, dtype=np.intp)
-    np.cumsum([len(c) for c in clusters], out=offsets[1:])
-    return offsets, image_coordinates(np.concatenate(clusters), coords)
 
 
 def image_coordinates(galaxies, coords):
@@ -186,91 +173,12 @@ def truncation(dtype, ndim):
     return float(np.log(np.finfo(dtype).tiny) / ndim)
 
 
-def gaussian_factors(points, width, axis_grid, dtype, ndim=1):
-    """1-D Gaussian kernel values ``exp(-0.5 * ((g - x) / h)**2)``, grid-major.
-
-    Each value is floored at ``exp(truncation(dtype, ndim))`` (2.5e-13 of the
-    peak for 3-D float32 images, 1.3e-19 for 2-D, below 1e-100 in float64),
-    far below the resolution of the output.
-
-    Parameters
-    ----------
-    points : ndarray of shape (n,)
-        Galaxy coordinates along one axis.
-    width : ndarray of shape (n,)
-        Kernel standard deviation of each galaxy along that axis.
-    axis_grid : ndarray of shape (m,)
-        Grid coordinates along the axis.
-    dtype : numpy dtype
-        Output dtype. Offsets ``g - x`` are formed in float64; in float32 the
-        exponent then carries a relative error of about 1e-7 * exponent.
-    ndim : int, default=1
-        Number of factors that will be multiplied together.
-
-    Returns
-    -------
-    A : ndarray of shape (m, n)
-        ``A[j, i]`` is the kernel of galaxy ``i`` at grid point ``j``. The
-        galaxy axis is last so that every numpy loop runs over it (long and
-        contiguous) rather than over the short grid axis.
-    """
-    u = np.subtract.outer(axis_grid, points)
-    scale = np.sqrt(0.5) / width
-    if dtype == np.float64:
-        u *= scale
-    else:
-        u = np.multiply(u, scale, dtype=dtype, casting="same_kind")
-    np.multiply(u, -u, out=u)  # -0.5 * ((g - x) / h)**2
-    np.maximum(u, truncation(dtype, ndim), out=u)
-    return np.exp(u, out=u)
-
-
 def _truncated_exp(u, cutoff):
     """``max(exp(u) - exp(cutoff), 0)`` in place: exactly 0 below the cutoff."""
     np.maximum(u, cutoff, out=u)
     np.exp(u, out=u)
     u -= np.exp(u.dtype.type(cutoff))
     return np.maximum(u, 0, out=u)
-
-
-def product_images(points, offsets, per_galaxy, grid, out):
-    """Product-kernel images of a batch of clusters, written into ``out``.
-
-    The kernel is separable, so a cluster's image is a sum over galaxies of
-    outer products of 1-D Gaussian factors: ``A_0 @ A_1^T`` in 2-D, and
-    ``(A_0 (x) A_1) @ A_2^T`` in 3-D (``A_k`` of shape (m_k, n_galaxies)),
-    evaluated with BLAS in ``out.dtype``.
-
-    Parameters
-    ----------
-    points : ndarray of shape (n_total, d)
-        Concatenated galaxies of the batch.
-    offsets : ndarray of int of shape (n_clusters + 1,)
-        Segment boundaries in ``points``.
-    per_galaxy : ndarray of shape (n_total, d)
-        Kernel standard deviation of each galaxy (its cluster's) per axis.
-    grid : tuple of d ndarray
-        Grid coordinates per axis.
-    out : ndarray of shape (n_clusters, *grid_shape)
-        Receives the unnormalised images.
-    """
-    d = points.shape[1]
-    counts = np.diff(offsets)
-    factors = [
-        gaussian_factors(points[:, k], per_galaxy[:, k], grid[k], out.dtype, d)
-        for k in range(d)
-    ]
-    if d == 1:
-        out[...] = np.add.reduceat(factors[0], offsets[:-1], axis=1).T
-        return
-    for c in range(len(counts)):
-        s, e = offsets[c], offsets[c + 1]
-        if d == 2:
-            np.matmul(factors[0][:, s:e], factors[1][:, s:e].T, out=out[c])
-        else:
-            a0, a1, a2 = factors[0][:, s:e], factors[1][:, s:e], factors[2][:, s:e]
-            plane = (a0[:, None, :] * a1[None, :, :]).reshape(-1, e - s)
-            np.matmul(plane, a2.T, out=out[c].reshape(plane.shape[0], a2.shape[0]))
 
 
 def full_image(points, kernel, grid, out, *, max_elements=2**17):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._kernels import truncation
 
-__all__ = ["gaussian_rows", "padded_layout", "product_images"]
+__all__ = ["gaussian_rows", "order_by_size", "padded_layout", "padding_ratio", "product_images"]
 
 #: Largest ``beta * d**2`` (``d`` the distance in grid steps from the start row
 #: of the recurrence) for which a galaxy's start value is used: float64
@@ -153,6 +153,28 @@ def padded_layout(offsets, min_slots=1, multiple=1):
     width = max(-(-int(counts.max()) // multiple) * multiple, min_slots)
     slots = np.arange(offsets[-1]) - np.repeat(offsets[:-1] - np.arange(len(counts)) * width, counts)
     return width, slots
+
+
+def padding_ratio(offsets, size):
+    """Slots padded to the largest cluster of each batch, over galaxies (>= 1)."""
+    counts = np.diff(offsets)
+    starts = np.arange(0, len(counts), size)
+    batch_max = np.maximum.reduceat(counts, starts)
+    lengths = np.diff(np.append(starts, len(counts)))
+    return float(np.dot(batch_max, lengths)) / max(int(offsets[-1]), 1)
+
+
+def order_by_size(points, offsets, widths):
+    """Clusters reordered by number of galaxies (stable); ``order`` None if already so."""
+    counts = np.diff(offsets)
+    if np.all(counts[1:] >= counts[:-1]):
+        return points, offsets, widths, None
+    order = np.argsort(counts, kind="stable")
+    sorted_counts = counts[order]
+    sorted_offsets = np.zeros_like(offsets)
+    np.cumsum(sorted_counts, out=sorted_offsets[1:])
+    take = np.arange(offsets[-1]) - np.repeat(sorted_offsets[:-1] - offsets[order], sorted_counts)
+    return points[take], sorted_offsets, widths[order], order
 
 
 def _images_1d(points, offsets, widths, axis_grid, out):
