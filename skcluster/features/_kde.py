@@ -355,8 +355,10 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         machine); ``n_jobs`` threads over batches of clusters instead.
         """
         galaxies, offsets = _as_stack(clusters)
-        points = image_coordinates(galaxies, self.coords)
         n = len(offsets) - 1
+        if n == 0:
+            return
+        points = image_coordinates(galaxies, self.coords)
         plan = self._plan()
         product = self.covariance == "product" or self.coords == "v"
         order = None
