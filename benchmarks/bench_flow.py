@@ -6,7 +6,13 @@ Protocol (Kodi Ramanah et al. 2020 on the project's own mock):
   flat in log10 M200c) and its test sample (halo mass function, 14-15, three
   lines of sight per halo, halos disjoint from training);
 - features: ``PhaseSpaceKDE(coords='rv', grid_shape=(50, 50), bandwidth=0.15)``
-  images (KR 2020), computed once and flattened;
+  images (KR 2020), computed once and flattened (``--grid`` and
+  ``--bandwidth`` change them; CNN2D's images in bench_cnn.py are 48 x 48 at
+  bandwidth 0.25);
+- conditioner: the paper's MLP (``--conditioner mlp``, default) or the
+  Ho et al. (2019) CNN2D layers (``--conditioner ho2019``: flattened images
+  passed with ``image_shape``, v_los-flip augmentation by default, Adam
+  ``--learning-rate``);
 - grouped K-fold cross-validation on the training sample
   (``GroupKFold(n_folds)`` by halo id, no shuffling: the same folds as any
   other benchmark using GroupKFold on this catalogue); inside each fold 10% of
@@ -25,6 +31,8 @@ Usage (from the repository root)::
     python benchmarks/bench_flow.py --out benchmarks/results/flow.json
     python benchmarks/bench_flow.py --quick --out benchmarks/results/flow_quick.json
     python benchmarks/bench_flow.py --catalog mock.h5 ...   # a catalogue saved by save_catalog
+    python benchmarks/bench_flow.py --conditioner ho2019 --densities mixture --grid 48 48 --bandwidth 0.25 \
+        --feature-scaling global --learning-rate 1e-3 --out benchmarks/results/flow_ho2019.json
 
 Run once per backend (``KERAS_BACKEND=jax`` or ``tensorflow``); the JSON
 records the backend, the exact command and the machine load.
@@ -77,7 +85,12 @@ def load_catalog_data(args):
 def make_flow(density, args):
     from skcluster import FlowRegressor
 
-    if args.quick:
+    if args.conditioner == "ho2019":
+        kw = dict(conditioner="ho2019", image_shape=tuple(args.grid), learning_rate=args.learning_rate,
+                  epochs=args.epochs, early_stopping=args.patience)
+        if args.augment != "auto":
+            kw["augment"] = args.augment == "yes"
+    elif args.quick:
         kw = dict(hidden_layer_sizes=(64,), learning_rate=1e-3, epochs=30, early_stopping=5)
     else:
         kw = dict(hidden_layer_sizes=tuple(args.hidden), learning_rate=args.learning_rate, epochs=args.epochs,
@@ -135,14 +148,14 @@ def run_density(density, F, y, g, Ft, yt, args):
         fit_idx, val_idx = train[fit_idx], train[val_idx]
         flow = make_flow(density, args)
         load_before = os.getloadavg()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         flow.fit(F[fit_idx], y[fit_idx], validation_data=(F[val_idx], y[val_idx]))
-        t_fit = time.perf_counter() - t0
+        t_fit, c_fit = time.perf_counter() - t0, time.process_time() - c0
         m, s, iv, p, d, t_pred = predict_all(flow, F[held], y[held])
         median[held], std[held], intervals[held], pit[held], draws[:, held] = m, s, iv, p, d
         folds.append({"fold": k, "n_fit": int(fit_idx.size), "n_val": int(val_idx.size),
                       "n_eval": int(held.size),
-                      "fit_seconds": t_fit, "epochs_run": int(flow.n_iter_),
+                      "fit_seconds": t_fit, "fit_cpu_seconds": c_fit, "epochs_run": int(flow.n_iter_),
                       "best_val_nll": float(np.min(flow.history_["val_loss"])),
                       "predict_seconds": t_pred, "predict_us_per_cluster": 1e6 * t_pred / held.size,
                       "loadavg_before": load_before, "loadavg_after": os.getloadavg()})
@@ -171,6 +184,12 @@ def main(argv=None):
     parser.add_argument("--hidden", type=int, nargs="+", default=[512, 64, 512],
                         help="hidden layer widths of each MLP (the paper: 512 64 512)")
     parser.add_argument("--feature-scaling", default="per_feature", choices=["per_feature", "global", "none"])
+    parser.add_argument("--conditioner", default="mlp", choices=["mlp", "ho2019"],
+                        help="feature network: the paper's MLP (--hidden) or the Ho 2019 CNN2D layers")
+    parser.add_argument("--augment", default="auto", choices=["auto", "yes", "no"],
+                        help="v_los-flip augmentation (auto: on for ho2019, off for mlp)")
+    parser.add_argument("--grid", type=int, nargs=2, default=[50, 50], help="PhaseSpaceKDE grid (n_R, n_v)")
+    parser.add_argument("--bandwidth", type=float, default=0.15, help="PhaseSpaceKDE bandwidth factor")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "flow.json"))
     args = parser.parse_args(argv)
@@ -179,11 +198,12 @@ def main(argv=None):
 
     from skcluster import PhaseSpaceKDE
 
+    t_start, c_start = time.perf_counter(), time.process_time()
     t0 = time.perf_counter()
     (X, y, g), (Xt, yt, gt), info = load_catalog_data(args)
     info["n_train_sample"], info["n_test_sample"] = len(y), len(yt)
     t_data = time.perf_counter() - t0
-    kde = PhaseSpaceKDE(coords="rv", grid_shape=(50, 50), bandwidth=0.15, flatten=True)
+    kde = PhaseSpaceKDE(coords="rv", grid_shape=tuple(args.grid), bandwidth=args.bandwidth, flatten=True)
     t0 = time.perf_counter()
     F = kde.fit_transform(X)
     Ft = kde.transform(Xt) if len(yt) else None
@@ -205,6 +225,8 @@ def main(argv=None):
     for density in args.densities:
         results["densities"][density] = run_density(density, F, y, g, Ft, yt, args)
         results["machine"]["loadavg_end"] = os.getloadavg()
+        results["wall_seconds_total"] = time.perf_counter() - t_start
+        results["cpu_seconds_total"] = time.process_time() - c_start
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=1))
     for density, res in results["densities"].items():

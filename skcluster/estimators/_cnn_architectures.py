@@ -15,7 +15,7 @@ builders, never at module import.
   for a 50^3 input (the paper quotes ~1e5).
 """
 
-__all__ = ["build_ho2019", "build_kodiramanah2021", "kodiramanah2021_min_size"]
+__all__ = ["build_ho2019", "build_kodiramanah2021", "ho2019_trunk", "kodiramanah2021_min_size"]
 
 #: Max-norm bound on every kernel of the Ho et al. (2019) networks.
 HO2019_MAX_NORM = 3.0
@@ -48,20 +48,52 @@ def build_ho2019(input_shape):
     (None, 1)
     """
     import keras
+
+    inputs = keras.Input(shape=tuple(input_shape))
+    h = ho2019_trunk(inputs)
+    dense_norm = keras.constraints.MaxNorm(HO2019_MAX_NORM, axis=0)
+    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_constraint=dense_norm)(h)
+    return keras.Model(inputs, outputs, name="ho2019_cnn")
+
+
+def ho2019_trunk(inputs):
+    """Ho et al. (2019) layers up to the last hidden layer: the CNN without its output.
+
+    Conv1D(24, 5) -> Conv1D(10, 3) -> MaxPool(4) -> Dropout(0.25) ->
+    Dense(128) -> Dense(64), ReLU and max-norm(3) kernels, as in
+    :func:`build_ho2019`, which adds the sigmoid output to it;
+    :class:`~skcluster.FlowRegressor` puts a density head on it instead.
+
+    Parameters
+    ----------
+    inputs : keras tensor of shape (None, n_v, n_channels)
+        Velocity bins along the first axis, channels (projected-radius bins,
+        or 1) along the second.
+
+    Returns
+    -------
+    features : keras tensor of shape (None, 64)
+        Output of the last hidden (ReLU) layer.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from skcluster.estimators._cnn_architectures import ho2019_trunk
+    >>> tuple(ho2019_trunk(keras.Input(shape=(48, 48))).shape)
+    (None, 64)
+    """
+    import keras
     from keras import layers
 
     conv_norm = keras.constraints.MaxNorm(HO2019_MAX_NORM, axis=[0, 1])
     dense_norm = keras.constraints.MaxNorm(HO2019_MAX_NORM, axis=0)
-    inputs = keras.Input(shape=tuple(input_shape))
     h = layers.Conv1D(24, 5, padding="same", activation="relu", kernel_constraint=conv_norm)(inputs)
     h = layers.Conv1D(10, 3, padding="same", activation="relu", kernel_constraint=conv_norm)(h)
     h = layers.MaxPooling1D(4, padding="same")(h)
     h = layers.Dropout(HO2019_DROPOUT)(h)
     h = layers.Flatten()(h)
     h = layers.Dense(128, activation="relu", kernel_constraint=dense_norm)(h)
-    h = layers.Dense(64, activation="relu", kernel_constraint=dense_norm)(h)
-    outputs = layers.Dense(1, activation="sigmoid", kernel_constraint=dense_norm)(h)
-    return keras.Model(inputs, outputs, name="ho2019_cnn")
+    return layers.Dense(64, activation="relu", kernel_constraint=dense_norm)(h)
 
 
 def kodiramanah2021_min_size():

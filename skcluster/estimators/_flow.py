@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
+from ._cnn_architectures import ho2019_trunk
 from ._flow_densities import make_density
 from ._keras_base import KerasEstimatorBase
 from ._probabilistic import PosteriorMixin, _as_levels, _check_one_per_cluster
@@ -28,7 +29,7 @@ _GRID_POINTS = 1001
 
 
 def _as_2d_features(X):
-    """(n, *grid) images or (n, d) features -> (n, n_features) float array."""
+    """(n, *grid) images or (n, d) features -> (n, n_features) float array and the shape of one sample."""
     is_sets = isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object)
     if is_sets and len(X) and np.ndim(X[0]) == 2 and np.shape(X[0])[-1] == 3:
         # galaxy sets (n_galaxies, 3), not images: images are arrays, not lists of 3-column tables
@@ -38,9 +39,9 @@ def _as_2d_features(X):
             "make_pipeline(PhaseSpaceKDE(), FlowRegressor())."
         )
     if hasattr(X, "iloc") or hasattr(X, "columns"):  # data frames: keep feature names handling
-        return X
+        return X, (X.shape[1],)
     arr = check_array(X, allow_nd=True, dtype=np.float32, ensure_2d=True, input_name="X")
-    return arr.reshape(len(arr), -1)
+    return arr.reshape(len(arr), -1), tuple(arr.shape[1:])
 
 
 class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
@@ -78,6 +79,30 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         Widths of the hidden layers of each MLP (the paper: 512, 64, 512).
     activation : str, default='tanh'
         Keras activation of the hidden layers (the paper: tanh).
+    conditioner : {'mlp', 'ho2019'}, default='mlp'
+        Network from the features to the density parameters. 'mlp': the
+        paper's fully connected layers of ``hidden_layer_sizes`` and
+        ``activation`` on the flattened features, one MLP per affine block.
+        'ho2019': the Ho et al. (2019) CNN2D layers (1D convolutions along
+        v_los with the projected-radius bins as channels, max-pooling,
+        dropout 0.25, Dense(128) and Dense(64), ReLU, max-norm kernels; see
+        :func:`~skcluster.estimators._cnn_architectures.ho2019_trunk`), shared
+        by all density parameters; ``hidden_layer_sizes`` and ``activation``
+        are then not used. It takes 2D images ``(n, n_R, n_v)`` or 1D
+        velocity images ``(n, n_v)`` (the v_los axis last, as made by
+        :class:`~skcluster.PhaseSpaceKDE`), or flattened images with
+        ``image_shape``.
+    image_shape : tuple of int or None, default=None
+        Shape of one image when ``X`` is passed flattened as
+        ``(n_clusters, prod(image_shape))`` (e.g. ``PhaseSpaceKDE(flatten=True)``),
+        for ``conditioner='ho2019'`` and flip augmentation. None: the shape of
+        one sample of ``X`` as given.
+    augment : bool or 'auto', default='auto'
+        Append a copy of each training image flipped along its last axis
+        (v_los: the mass does not depend on the sign of the line-of-sight
+        velocity); never applied to the validation part. 'auto': True for
+        ``conditioner='ho2019'`` (as CNNRegressor does), False for 'mlp'
+        (whose inputs may be any features).
     feature_scaling : {'per_feature', 'global', 'none'}, default='per_feature'
         Standardisation of the inputs learnt in ``fit``: each feature by its
         own mean and standard deviation; all features by one mean and
@@ -121,6 +146,9 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         Epochs run.
     n_features_in_ : int
         Number of (flattened) features.
+    image_shape_ : tuple of int
+        Shape of one sample as given to ``fit`` (or ``image_shape``); its
+        last axis is the one flipped by ``augment``.
 
     See Also
     --------
@@ -150,13 +178,17 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         "n_blocks": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "activation": [str],
+        "conditioner": [StrOptions({"mlp", "ho2019"})],
+        "image_shape": [tuple, list, None],
+        "augment": ["boolean", StrOptions({"auto"})],
         "feature_scaling": [StrOptions({"per_feature", "global", "none"})],
     }
 
     def __init__(self, *, density="mixture", n_components=5, n_blocks=3, n_bins=8,
-                 hidden_layer_sizes=(512, 64, 512), activation="tanh", feature_scaling="per_feature",
-                 epochs=100, batch_size=100, learning_rate=1e-4, validation_fraction=0.1, early_stopping=10,
-                 warm_start=False, verbose=0, random_state=None):
+                 hidden_layer_sizes=(512, 64, 512), activation="tanh", conditioner="mlp", image_shape=None,
+                 augment="auto", feature_scaling="per_feature", epochs=100, batch_size=100,
+                 learning_rate=1e-4, validation_fraction=0.1, early_stopping=10, warm_start=False, verbose=0,
+                 random_state=None):
         super().__init__(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                          validation_fraction=validation_fraction, early_stopping=early_stopping,
                          warm_start=warm_start, verbose=verbose, random_state=random_state)
@@ -166,12 +198,17 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         self.n_bins = n_bins
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.conditioner = conditioner
+        self.image_shape = image_shape
+        self.augment = augment
         self.feature_scaling = feature_scaling
 
     # ------------------------------------------------------------ base hooks
     def _prepare_inputs(self, X, *, reset):
-        X = validate_data(self, _as_2d_features(X), reset=reset, dtype=np.float32)
+        X, sample_shape = _as_2d_features(X)
+        X = validate_data(self, X, reset=reset, dtype=np.float32)
         if reset:
+            self.image_shape_ = self._resolve_image_shape(sample_shape, X.shape[1])
             axis = 0 if self.feature_scaling == "per_feature" else None
             mean = X.mean(axis=axis, dtype=np.float64)
             sd = X.std(axis=axis, dtype=np.float64)
@@ -179,7 +216,55 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
                 mean, sd = 0.0, 1.0
             self.feature_mean_ = mean
             self.feature_scale_ = np.where(sd > 0, sd, 1.0)
-        return ((X - self.feature_mean_) / self.feature_scale_).astype(np.float32)
+        return self._to_network_layout(((X - self.feature_mean_) / self.feature_scale_).astype(np.float32))
+
+    def _resolve_image_shape(self, sample_shape, n_features):
+        if self.image_shape is not None:
+            shape = tuple(self.image_shape)
+            if not shape or not all(isinstance(s, numbers.Integral) and s >= 1 for s in shape) \
+                    or int(np.prod(shape)) != n_features:
+                raise ValueError(
+                    f"image_shape must be a tuple of positive ints whose product is the number of features "
+                    f"({n_features}), e.g. (50, 50) for PhaseSpaceKDE(grid_shape=(50, 50), flatten=True); "
+                    f"got {self.image_shape!r}."
+                )
+            sample_shape = tuple(int(s) for s in shape)
+        if self.conditioner == "ho2019" and len(sample_shape) not in (1, 2):
+            raise ValueError(
+                f"conditioner='ho2019' takes 1D velocity images (n, n_v) or 2D images (n, n_R, n_v); got "
+                f"samples of shape {sample_shape}. Use PhaseSpaceKDE(coords='rv') or coords='v', or pass "
+                "image_shape for flattened images."
+            )
+        return sample_shape
+
+    def _to_network_layout(self, Z):
+        """Standardised flat features (n, n_features) -> network input."""
+        if self.conditioner != "ho2019":
+            return Z
+        images = Z.reshape((len(Z),) + self.image_shape_)
+        if images.ndim == 2:
+            return images[:, :, None]  # (n, n_v, 1)
+        return np.ascontiguousarray(np.transpose(images, (0, 2, 1)))  # (n, n_v, n_R): radius bins as channels
+
+    def _from_network_layout(self, N):
+        if self.conditioner != "ho2019":
+            return N
+        if len(self.image_shape_) == 2:
+            N = np.transpose(N, (0, 2, 1))
+        return N.reshape(len(N), -1)
+
+    def _augments(self):
+        return self.conditioner == "ho2019" if self.augment == "auto" else bool(self.augment)
+
+    def _augment(self, X, y):
+        """Append the v_los-flipped copy of each (raw, not standardised) training image."""
+        if not self._augments():
+            return X, y
+        raw = self._from_network_layout(X) * self.feature_scale_ + self.feature_mean_
+        flipped = np.flip(raw.reshape((len(raw),) + self.image_shape_), axis=-1).reshape(len(raw), -1)
+        Xf = self._to_network_layout(((flipped - self.feature_mean_) / self.feature_scale_)
+                                     .astype(np.float32))
+        return np.concatenate([X, Xf]), np.concatenate([y, y])
 
     def _prepare_targets(self, y, *, reset):
         y = super()._prepare_targets(y, reset=reset).astype(np.float64)
@@ -204,10 +289,11 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         self.density_ = self._make_density()
         sizes = self._hidden_sizes()
         inputs = keras.Input(shape=input_shape, name="features")
+        trunk = ho2019_trunk(inputs) if self.conditioner == "ho2019" else None
 
         def mlp(prefix, n_out):
-            h = inputs
-            for i, units in enumerate(sizes):
+            h = inputs if trunk is None else trunk
+            for i, units in enumerate(sizes if trunk is None else ()):
                 h = keras.layers.Dense(units, activation=self.activation, name=f"{prefix}_hidden{i}")(h)
             head = keras.layers.Dense(n_out, name=f"{prefix}_params")
             return head, head(h)

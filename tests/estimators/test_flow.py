@@ -284,3 +284,70 @@ def test_global_feature_scaling_equals_scaling_by_hand():
     by_hand = FlowRegressor(feature_scaling="none", **kw).fit((X - X.mean()) / X.std(), y)
     np.testing.assert_allclose(flow.predict(X[:20]), by_hand.predict((X[:20] - X.mean()) / X.std()),
                                rtol=1e-5)
+
+
+# ------------------------------------------------- convolutional conditioner
+def _symmetric_images(X, n_v=8):
+    """(n, 2) features -> (n, 2, n_v) images, row r constant X[:, r] along v: symmetric in v."""
+    return np.repeat(X[:, :, None], n_v, axis=2).astype(np.float32)
+
+
+def test_ho2019_conditioner_layout_flip_augmentation_and_pickling():
+    import pickle
+
+    rng = np.random.RandomState(5)
+    images = rng.gamma(2.0, size=(120, 3, 8)).astype(np.float32)  # (n, n_R, n_v), not symmetric in v
+    y = 14.5 + 0.3 * rng.normal(size=120)
+    kw = dict(conditioner="ho2019", learning_rate=1e-3, epochs=2, early_stopping=None,
+              validation_fraction=0.0, random_state=0)
+    flow = FlowRegressor(**kw).fit(images, y)
+    assert flow.model_.input_shape == (None, 8, 3)  # v_los along the convolution, radius bins as channels
+    assert sum(type(layer).__name__ == "Conv1D" for layer in flow.model_.layers) == 2
+    assert flow.n_features_in_ == 24 and flow.image_shape_ == (3, 8) and flow._augments()
+    # the flipped copy standardises the flipped raw image (per-feature scalings are not symmetric in v)
+    prepared = flow._prepare_inputs(images[:5], reset=False)
+    augmented, y_aug = flow._augment(prepared, y[:5])
+    np.testing.assert_array_equal(augmented[:5], prepared)
+    np.testing.assert_allclose(augmented[5:], flow._prepare_inputs(images[:5, :, ::-1], reset=False),
+                               atol=1e-5)
+    np.testing.assert_array_equal(y_aug, np.concatenate([y[:5], y[:5]]))
+    # flattened images with image_shape: the same network and predictions
+    flat = FlowRegressor(image_shape=(3, 8), **kw).fit(images.reshape(120, -1), y)
+    np.testing.assert_allclose(flat.predict(images.reshape(120, -1)[:10]), flow.predict(images[:10]),
+                               rtol=1e-6)
+    restored = pickle.loads(pickle.dumps(flow))
+    np.testing.assert_allclose(restored.predict_interval(images[:10], [0.68, 0.95]),
+                               flow.predict_interval(images[:10], [0.68, 0.95]), rtol=1e-6)
+    np.testing.assert_allclose(restored.log_prob(images[:10], y[:10]),
+                               flow.log_prob(images[:10], y[:10]), rtol=1e-6)
+    # 'auto' does not augment the MLP (any features); augment=True flips the last axis of its images too
+    mlp = FlowRegressor(hidden_layer_sizes=(4,), epochs=1, validation_fraction=0.0, early_stopping=None,
+                        random_state=0)
+    assert not mlp.set_params(augment="auto").fit(images, y)._augments()
+    Xm = mlp._prepare_inputs(images[:5], reset=False)
+    assert mlp._augment(Xm, y[:5])[0] is Xm
+    mlp.set_params(augment=True)
+    np.testing.assert_allclose(mlp._augment(Xm, y[:5])[0][5:], mlp._prepare_inputs(images[:5, :, ::-1],
+                                                                                  reset=False), atol=1e-5)
+
+
+def test_ho2019_conditioner_input_errors():
+    y = np.linspace(14, 15, 10)
+    with pytest.raises(ValueError, match="conditioner='ho2019' takes 1D velocity images"):
+        FlowRegressor(conditioner="ho2019", epochs=1, early_stopping=None).fit(np.zeros((10, 2, 3, 4)), y)
+    with pytest.raises(ValueError, match="image_shape must be"):
+        FlowRegressor(conditioner="ho2019", image_shape=(3, 3), epochs=1, early_stopping=None).fit(
+            np.zeros((10, 8)), y)
+    with pytest.raises(ValueError, match="conditioner"):
+        FlowRegressor(conditioner="cnn3d", epochs=1).fit(np.zeros((10, 8)), y)
+
+
+@pytest.mark.slow
+def test_ho2019_conditioner_intervals_are_calibrated(data):
+    """The convolutional conditioner with flip augmentation keeps the mixture's calibration (issue 8)."""
+    (X, y), (Xt, yt) = data
+    flow = FlowRegressor(conditioner="ho2019", density="mixture", n_components=5, random_state=0,
+                         **{**FAST, "learning_rate": 3e-3}).fit(_symmetric_images(X), y)
+    cov = interval_coverage(yt, flow.predict_interval(_symmetric_images(Xt), [0.68, 0.95]))
+    assert abs(cov[0] - 0.68) <= COVERAGE_68_TOL, cov
+    assert abs(cov[1] - 0.95) <= COVERAGE_95_TOL, cov
