@@ -17,17 +17,19 @@ block of ``BLOCK`` clusters so that no run holds the whole catalogue.
     (tracemalloc) and peak RSS.
 ``train3d``
     For each size in ``--sizes``, in a fresh process under
-    ``KERAS_BACKEND=tensorflow``: one epoch of ``CNNRegressor`` (CNN3D of
-    Kodi Ramanah et al. 2021) on 50**3 images made batch by batch by a
-    ``ClusterImageDataset`` (``--mode stream``) or, for comparison,
-    featurised into memory first (``--mode memory``, small sizes only);
-    peak RSS, wall time, steps.
+    ``KERAS_BACKEND=tensorflow``: ``CNNRegressor`` (CNN3D of Kodi Ramanah et
+    al. 2021) trained on 50**3 images made batch by batch by a
+    ``ClusterImageDataset`` over a catalogue of that many clusters, the epoch
+    cut after ``--steps`` batches (a full epoch of 20,000 clusters is 200
+    steps at about 30 s of CPU each here); and, for comparison, for each of
+    ``--memory-sizes``, the images featurised into memory first and one full
+    epoch trained on them. Peak RSS, wall and CPU time, steps.
 
 Run from the repository root, e.g.::
 
     python benchmarks/bench_scaling.py throughput --n 20000 --out benchmarks/results/scaling_throughput.json
     python benchmarks/bench_scaling.py memory --sizes 10000,100000,1000000 --out benchmarks/results/scaling_memory.json
-    python benchmarks/bench_scaling.py train3d --sizes 2000,20000 --memory-sizes 2000 \\
+    python benchmarks/bench_scaling.py train3d --sizes 2000,20000 --steps 8 --memory-sizes 800 \\
         --out benchmarks/results/scaling_train3d.json
 """
 
@@ -202,11 +204,23 @@ def memory_worker(n, chunk_size, trace):
             "load_average_after": os.getloadavg()}
 
 
-def train_worker(n, mode, batch_size):
-    """One epoch of CNN3D training on n clusters (stream: ClusterImageDataset; memory: arrays)."""
+def train_worker(n, mode, batch_size, max_steps):
+    """CNN3D training on a catalogue of n clusters, one epoch cut at ``max_steps`` steps.
+
+    stream: a ClusterImageDataset over the n clusters, limited to its first
+    ``max_steps`` batches (0: all); memory: the n images featurised into an
+    array first (then n should be ``max_steps * batch_size``).
+    """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from skcluster import CNNRegressor, PhaseSpaceKDE
     from skcluster.scaling import ChunkedClusters, ClusterImageDataset
+
+    class FirstBatches(ClusterImageDataset):
+        """The first ``max_steps`` batches of the catalogue (all with max_steps=0)."""
+
+        def __len__(self):
+            full = super().__len__()
+            return min(full, max_steps) if max_steps else full
 
     source = ChunkedClusters(partial(toy_clusters, seed=20), n_clusters=n)
     y = toy_log_mass(n, seed=20)
@@ -215,8 +229,7 @@ def train_worker(n, mode, batch_size):
     rss0 = _peak_rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     if mode == "stream":
-        cnn.fit(ClusterImageDataset(source, y, kde=kde, batch_size=batch_size, workers=1,
-                                    max_queue_size=4))
+        cnn.fit(FirstBatches(source, y, kde=kde, batch_size=batch_size, workers=1, max_queue_size=4))
     else:
         images = np.empty((n, *kde.image_shape_), dtype=np.float32)
         kde.transform_to(source.chunk(0, n), images, chunk_size=64)
@@ -227,7 +240,8 @@ def train_worker(n, mode, batch_size):
     image_mb = 4 * np.prod(kde.image_shape_) / 2**20
     return {"n_clusters": n, "mode": mode, "keras_backend": keras.backend.backend(),
             "architecture": cnn.architecture_, "batch_size": batch_size, "epochs": 1,
-            "steps": -(-n // batch_size), "wall_s": wall, "process_cpu_s": cpu,
+            "steps": min(-(-n // batch_size), max_steps or n) if mode == "stream" else -(-n // batch_size),
+            "wall_s": wall, "process_cpu_s": cpu,
             "final_loss": cnn.history_["loss"][-1],
             "peak_rss_MB": _peak_rss_mb(), "peak_rss_MB_before_fit": rss0,
             "images_in_memory_MB": n * image_mb,
@@ -253,6 +267,8 @@ def main(argv=None):
     parser.add_argument("--trace-max", type=int, default=100000,
                         help="memory: largest size also run under tracemalloc")
     parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=0,
+                        help="train3d: stop the streamed epoch after this many steps (0: full epoch)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.part == "worker":
@@ -260,7 +276,7 @@ def main(argv=None):
         if name == "memory":
             row = memory_worker(int(params[0]), int(params[1]), params[2] == "trace")
         else:
-            row = train_worker(int(params[0]), params[1], int(params[2]))
+            row = train_worker(int(params[0]), params[1], int(params[2]), int(params[3]))
         print(json.dumps(row))
         return
     if args.part == "throughput":
@@ -275,8 +291,8 @@ def main(argv=None):
                     for n in sizes]
         else:
             mem = [int(s) for s in args.memory_sizes.split(",") if s]
-            jobs = [("train", n, "memory", args.batch_size) for n in mem]
-            jobs += [("train", n, "stream", args.batch_size) for n in sizes]
+            jobs = [("train", n, "memory", args.batch_size, 0) for n in mem]
+            jobs += [("train", n, "stream", args.batch_size, args.steps) for n in sizes]
         for job in jobs:
             env = {"KERAS_BACKEND": "tensorflow"} if job[0] == "train" else None
             row = _subprocess(*job, env=env)
