@@ -69,12 +69,12 @@ def _checks(stats):
                     cnn <= 0.6 * ms))
     if flow is not None and cnn is not None:
         out.append((f"flow scatter {flow:.3f} <= CNN2D {cnn:.3f}", flow <= cnn))
-    for name, e in stats.items():
-        if e.get("coverage"):
-            for lvl, cov in e["coverage"].items():
-                if name.startswith("sbi"):
-                    out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f} (within +-0.03)",
-                                abs(cov - float(lvl)) <= 0.03))
+    for e in stats.values():
+        # SBI's posteriors are calibrated for clusters drawn like the calibration set (the flat training
+        # sample); on the mass-function test sample their prior is wrong by design (see the SBI guide)
+        for lvl, cov in (e.get("coverage_calibration_prior") or {}).items():
+            out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f} of held-out clusters drawn "
+                        f"from the calibration prior (within +-0.03)", abs(cov - float(lvl)) <= 0.03))
     return out
 
 

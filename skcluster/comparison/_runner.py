@@ -165,6 +165,9 @@ def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_f
     extra = {"fold_models": [], "train_oof": np.full(len(y_train), np.nan)} if keep else {}
     if base is not None:
         extra["cross_fitted_from"] = base.spec.name
+        # intervals of the training-sample projections of each fold's own halos: clusters drawn from the
+        # calibration prior (the flat training sample), where SBI's coverage is nominal by construction
+        extra["train_intervals"] = np.full((len(y_train), 2, len(COVERAGE_LEVELS)), np.nan)
     try:
         for k, (tr, te) in enumerate(folds):
             t0 = time.perf_counter()
@@ -183,10 +186,13 @@ def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_f
                 if intervals is None:
                     intervals = np.full((len(test.y), 2, len(COVERAGE_LEVELS)), np.nan)
                 intervals[te] = iv.reshape(len(te), 2, len(COVERAGE_LEVELS))
+            held = np.setdiff1d(np.arange(len(y_train)), tr)  # training-sample projections of fold k's halos
             if keep:  # held-out training-sample predictions, for the SBI models that calibrate this one
-                held = np.setdiff1d(np.arange(len(y_train)), tr)
                 extra["train_oof"][held] = est.predict(_subset(X_train, held))
                 extra["fold_models"].append(est)
+            if base is not None:
+                iv = est.predict_interval(_subset(X_train, held), confidence_level=list(COVERAGE_LEVELS))
+                extra["train_intervals"][held] = np.asarray(iv).reshape(len(held), 2, len(COVERAGE_LEVELS))
             log(f"[{spec.name}] fold {k + 1}/{len(folds)}: fit {t1 - t0:.1f} s")
     except Exception as exc:  # one failing model must not stop the comparison; it is reported
         error = f"{type(exc).__name__}: {exc}"

@@ -10,6 +10,9 @@ import pytest
 from skcluster.comparison import MODEL_NAMES, default_models, run_benchmark, run_comparison
 from skcluster.metrics import residual_summary
 
+#: Coverage tolerance on the tiny mock (378 training clusters: binomial sd ~0.024 at 68%, plus halo correlations).
+COVERAGE_TOLERANCE = 0.08
+
 
 @pytest.fixture(scope="module")
 def report(tiny_catalog_file, tmp_path_factory):
@@ -53,6 +56,10 @@ def test_report_files_and_statistics(report, tiny_catalog):
     assert "robustness" in ms and ms["robustness"]["width"] > 0
     cov = data["models"]["sbi_msigma"]["coverage"]
     assert set(cov) == {"0.68", "0.95"} and cov["0.68"] < cov["0.95"]
+    # on held-out clusters of the calibration prior, SBI's coverage is near nominal (tiny mock: 378 clusters)
+    prior = data["models"]["sbi_msigma"]["coverage_calibration_prior"]
+    assert abs(prior["0.68"] - 0.68) < COVERAGE_TOLERANCE and abs(prior["0.95"] - 0.95) < COVERAGE_TOLERANCE
+    assert "calibration prior (within +-0.03)" in md
 
 
 def test_saved_models_predict_the_test_sample(report, tiny_catalog):
