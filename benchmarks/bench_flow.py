@@ -87,7 +87,7 @@ def make_flow(density, args):
 
     if args.conditioner == "ho2019":
         kw = dict(conditioner="ho2019", image_shape=tuple(args.grid), learning_rate=args.learning_rate,
-                  epochs=args.epochs, early_stopping=args.patience)
+                  epochs=args.epochs, early_stopping=args.patience, dropout=args.dropout)
         if args.augment != "auto":
             kw["augment"] = args.augment == "yes"
     elif args.quick:
@@ -188,6 +188,8 @@ def main(argv=None):
                         help="feature network: the paper's MLP (--hidden) or the Ho 2019 CNN2D layers")
     parser.add_argument("--augment", default="auto", choices=["auto", "yes", "no"],
                         help="v_los-flip augmentation (auto: on for ho2019, off for mlp)")
+    parser.add_argument("--dropout", type=float, default=0.25,
+                        help="dropout rate of the ho2019 trunk (default: Ho 2019's 0.25, as in flow_ho2019.json)")
     parser.add_argument("--grid", type=int, nargs=2, default=[50, 50], help="PhaseSpaceKDE grid (n_R, n_v)")
     parser.add_argument("--bandwidth", type=float, default=0.15, help="PhaseSpaceKDE bandwidth factor")
     parser.add_argument("--seed", type=int, default=0)

@@ -56,7 +56,7 @@ def build_ho2019(input_shape):
     return keras.Model(inputs, outputs, name="ho2019_cnn")
 
 
-def ho2019_trunk(inputs):
+def ho2019_trunk(inputs, dropout=HO2019_DROPOUT):
     """Ho et al. (2019) layers up to the last hidden layer: the CNN without its output.
 
     Conv1D(24, 5) -> Conv1D(10, 3) -> MaxPool(4) -> Dropout(0.25) ->
@@ -69,6 +69,8 @@ def ho2019_trunk(inputs):
     inputs : keras tensor of shape (None, n_v, n_channels)
         Velocity bins along the first axis, channels (projected-radius bins,
         or 1) along the second.
+    dropout : float, default=HO2019_DROPOUT (0.25)
+        Rate of the dropout layer after the pooling (0: no dropout layer).
 
     Returns
     -------
@@ -90,7 +92,8 @@ def ho2019_trunk(inputs):
     h = layers.Conv1D(24, 5, padding="same", activation="relu", kernel_constraint=conv_norm)(inputs)
     h = layers.Conv1D(10, 3, padding="same", activation="relu", kernel_constraint=conv_norm)(h)
     h = layers.MaxPooling1D(4, padding="same")(h)
-    h = layers.Dropout(HO2019_DROPOUT)(h)
+    if dropout > 0:
+        h = layers.Dropout(dropout)(h)
     h = layers.Flatten()(h)
     h = layers.Dense(128, activation="relu", kernel_constraint=dense_norm)(h)
     return layers.Dense(64, activation="relu", kernel_constraint=dense_norm)(h)

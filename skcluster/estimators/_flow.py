@@ -85,13 +85,23 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         ``activation`` on the flattened features, one MLP per affine block.
         'ho2019': the Ho et al. (2019) CNN2D layers (1D convolutions along
         v_los with the projected-radius bins as channels, max-pooling,
-        dropout 0.25, Dense(128) and Dense(64), ReLU, max-norm kernels; see
+        dropout, Dense(128) and Dense(64), ReLU, max-norm kernels; see
         :func:`~skcluster.estimators._cnn_architectures.ho2019_trunk`), shared
         by all density parameters; ``hidden_layer_sizes`` and ``activation``
-        are then not used. It takes 2D images ``(n, n_R, n_v)`` or 1D
+        are then not used; ``dropout`` sets the rate of its dropout layer.
+        It takes 2D images ``(n, n_R, n_v)`` or 1D
         velocity images ``(n, n_v)`` (the v_los axis last, as made by
         :class:`~skcluster.PhaseSpaceKDE`), or flattened images with
         ``image_shape``.
+    dropout : float in [0, 1), default=0.0
+        Dropout rate: of the dropout layer of the 'ho2019' conditioner (Ho
+        2019 used 0.25 for point estimates), or after every hidden layer of
+        the MLPs. Dropout during likelihood training widens the learnt
+        posteriors (the network learns the spread of its own dropout noise):
+        on the synthetic data of the tests 0.25 made 68% intervals cover 74%.
+        On the built-in mock, where the network overfits without it, 0.25
+        gave both the lower scatter and the calibrated intervals
+        (docs/user_guide/flow.rst).
     image_shape : tuple of int or None, default=None
         Shape of one image when ``X`` is passed flattened as
         ``(n_clusters, prod(image_shape))`` (e.g. ``PhaseSpaceKDE(flatten=True)``),
@@ -179,14 +189,15 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         "hidden_layer_sizes": ["array-like"],
         "activation": [str],
         "conditioner": [StrOptions({"mlp", "ho2019"})],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "image_shape": [tuple, list, None],
         "augment": ["boolean", StrOptions({"auto"})],
         "feature_scaling": [StrOptions({"per_feature", "global", "none"})],
     }
 
     def __init__(self, *, density="mixture", n_components=5, n_blocks=3, n_bins=8,
-                 hidden_layer_sizes=(512, 64, 512), activation="tanh", conditioner="mlp", image_shape=None,
-                 augment="auto", feature_scaling="per_feature", epochs=100, batch_size=100,
+                 hidden_layer_sizes=(512, 64, 512), activation="tanh", conditioner="mlp", dropout=0.0,
+                 image_shape=None, augment="auto", feature_scaling="per_feature", epochs=100, batch_size=100,
                  learning_rate=1e-4, validation_fraction=0.1, early_stopping=10, warm_start=False, verbose=0,
                  random_state=None):
         super().__init__(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -199,6 +210,7 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.conditioner = conditioner
+        self.dropout = dropout
         self.image_shape = image_shape
         self.augment = augment
         self.feature_scaling = feature_scaling
@@ -289,12 +301,14 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         self.density_ = self._make_density()
         sizes = self._hidden_sizes()
         inputs = keras.Input(shape=input_shape, name="features")
-        trunk = ho2019_trunk(inputs) if self.conditioner == "ho2019" else None
+        trunk = ho2019_trunk(inputs, dropout=self.dropout) if self.conditioner == "ho2019" else None
 
         def mlp(prefix, n_out):
             h = inputs if trunk is None else trunk
             for i, units in enumerate(sizes if trunk is None else ()):
                 h = keras.layers.Dense(units, activation=self.activation, name=f"{prefix}_hidden{i}")(h)
+                if self.dropout > 0:
+                    h = keras.layers.Dropout(self.dropout, name=f"{prefix}_dropout{i}")(h)
             head = keras.layers.Dense(n_out, name=f"{prefix}_params")
             return head, head(h)
 

@@ -302,7 +302,8 @@ def test_ho2019_conditioner_layout_flip_augmentation_and_pickling():
               validation_fraction=0.0, random_state=0)
     flow = FlowRegressor(**kw).fit(images, y)
     assert flow.model_.input_shape == (None, 8, 3)  # v_los along the convolution, radius bins as channels
-    assert sum(type(layer).__name__ == "Conv1D" for layer in flow.model_.layers) == 2
+    layer_types = [type(layer).__name__ for layer in flow.model_.layers]
+    assert layer_types.count("Conv1D") == 2 and "Dropout" not in layer_types  # dropout=0.0 by default
     assert flow.n_features_in_ == 24 and flow.image_shape_ == (3, 8) and flow._augments()
     # the flipped copy standardises the flipped raw image (per-feature scalings are not symmetric in v)
     prepared = flow._prepare_inputs(images[:5], reset=False)
@@ -320,6 +321,8 @@ def test_ho2019_conditioner_layout_flip_augmentation_and_pickling():
                                flow.predict_interval(images[:10], [0.68, 0.95]), rtol=1e-6)
     np.testing.assert_allclose(restored.log_prob(images[:10], y[:10]),
                                flow.log_prob(images[:10], y[:10]), rtol=1e-6)
+    with_dropout = FlowRegressor(**{**kw, "dropout": 0.25, "epochs": 1}).fit(images, y)
+    assert [type(layer).__name__ for layer in with_dropout.model_.layers].count("Dropout") == 1
     # 'auto' does not augment the MLP (any features); augment=True flips the last axis of its images too
     mlp = FlowRegressor(hidden_layer_sizes=(4,), epochs=1, validation_fraction=0.0, early_stopping=None,
                         random_state=0)
@@ -344,7 +347,11 @@ def test_ho2019_conditioner_input_errors():
 
 @pytest.mark.slow
 def test_ho2019_conditioner_intervals_are_calibrated(data):
-    """The convolutional conditioner with flip augmentation keeps the mixture's calibration (issue 8)."""
+    """The convolutional conditioner with flip augmentation keeps the mixture's calibration (issue 8).
+
+    With the default dropout=0.0 (measured: 0.678 / 0.950); Ho 2019's dropout 0.25 widens the
+    intervals (measured: 0.735 / 0.969) and fails this test.
+    """
     (X, y), (Xt, yt) = data
     flow = FlowRegressor(conditioner="ho2019", density="mixture", n_components=5, random_state=0,
                          **{**FAST, "learning_rate": 3e-3}).fit(_symmetric_images(X), y)
