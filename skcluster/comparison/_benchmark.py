@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..metrics import interval_coverage
 from ._models import default_models
 from ._report import comparison_statistics, finite_predictions, write_report
-from ._runner import run_comparison
+from ._runner import COVERAGE_LEVELS, run_comparison
 
 __all__ = ["QUICK_CATALOG", "build_catalog", "run_benchmark"]
 
@@ -78,7 +79,7 @@ def _checks(stats):
     return out
 
 
-def _figures(results, output):
+def _figures(results, output, train_y):
     """Predicted-vs-true and residual figures; returns (title, file) pairs.
 
     Drawn on :class:`matplotlib.figure.Figure` objects (no pyplot, so no
@@ -106,9 +107,9 @@ def _figures(results, output):
     fig.tight_layout()
     fig.savefig(os.path.join(output, "predicted_vs_true.png"), dpi=110)
     figs = [("Predicted vs true mass (median, 16-84 and 3-97 percentile bands)", "predicted_vs_true.png")]
+    palette = colormaps["tab20"].colors
     fig = Figure(figsize=(6.4, 4.2))
     ax = fig.subplots()
-    palette = colormaps["tab20"].colors
     for k, res in enumerate(ok):
         plot_residual_pdf(*finite_predictions(res), ax=ax, color=palette[k % len(palette)], label=res.spec.label,
                           gaussian=False)
@@ -116,6 +117,26 @@ def _figures(results, output):
     fig.tight_layout()
     fig.savefig(os.path.join(output, "residual_pdfs.png"), dpi=110)
     figs.append(("Residual distributions", "residual_pdfs.png"))
+    prob = [(k, r) for k, r in enumerate(ok) if r.intervals is not None]
+    if prob:
+        fig = Figure(figsize=(4.6, 4.4))
+        ax = fig.subplots()
+        order = np.argsort(COVERAGE_LEVELS)
+        levels = np.asarray(COVERAGE_LEVELS)[order]
+        ax.plot([0, 1], [0, 1], color="0.5", lw=1, ls=":")
+        for k, res in prob:
+            color = palette[k % len(palette)]
+            cov = [interval_coverage(res.y_true, res.intervals[:, :, j]) for j in order]
+            ax.plot(levels, cov, "o-", ms=3, color=color, label=f"{res.spec.label} (test sample)")
+            if res.extra.get("train_intervals") is not None:
+                cov = [interval_coverage(train_y, res.extra["train_intervals"][:, :, j]) for j in order]
+                ax.plot(levels, cov, "s--", ms=3, color=color, label=f"{res.spec.label} (calibration prior)")
+        ax.set_xlabel("credibility level of the central interval")
+        ax.set_ylabel("fraction of true masses inside")
+        ax.legend(fontsize=6)
+        fig.tight_layout()
+        fig.savefig(os.path.join(output, "coverage.png"), dpi=110)
+        figs.append(("Coverage of the central credible intervals (Kodi Ramanah et al. 2021, Fig. 6)", "coverage.png"))
     return figs
 
 
@@ -188,7 +209,7 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
                 # the safe format for sharing, and joblib for speed and for any estimator skops cannot hold
                 save_model(res.final_model, os.path.join(output, "models", f"{name}.skops"))
                 joblib.dump(res.final_model, os.path.join(output, "models", f"{name}.joblib"))
-    figures = _figures(results, output)
+    figures = _figures(results, output, np.asarray(catalog.train.y, dtype=float))
     checks = _checks(stats)
     backend = os.environ.get("KERAS_BACKEND", "tensorflow (Keras default)")
     tr, te = catalog.train, catalog.test
