@@ -29,6 +29,7 @@ needs two galaxies; a kernel density image needs one.
 import numbers
 
 import numpy as np
+from sklearn.utils.validation import column_or_1d
 
 __all__ = [
     "COLUMNS",
@@ -380,6 +381,11 @@ def check_log_mass(y, n_clusters=None):
     ...
     ValueError: y has values up to 1e+15; y must be log10 M200c [h^-1 Msun] ...
     """
+    if y is None:
+        raise ValueError(
+            "This estimator requires y to be passed, but the target y is None; pass one log10 M200c "
+            "[h^-1 Msun] per cluster."
+        )
     try:
         arr = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
@@ -388,7 +394,7 @@ def check_log_mass(y, n_clusters=None):
             "whose values cannot be converted to floats."
         ) from None
     if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
+        arr = column_or_1d(arr, warn=True)  # scikit-learn's DataConversionWarning for a column vector
     if arr.ndim != 1:
         raise ValueError(
             f"y must be 1-D of shape (n_clusters,), one log10 M200c [h^-1 Msun] per cluster; got "
