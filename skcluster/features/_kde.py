@@ -135,7 +135,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
     ``bandwidth**2`` times the full sample covariance (``ddof=1``, equal
     weights), exactly :class:`scipy.stats.gaussian_kde` with
     ``bw_method=bandwidth``; the images agree with it evaluated on the grid
-    to rounding. About 30-70 times slower than 'product' in 2-D and 3-D.
+    to rounding. About 60-130 times slower than 'product' in 2-D and 3-D.
     For ``coords='v'`` both kernels are the same.
 
     **Few galaxies.**
@@ -443,7 +443,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
             Clusters; all are validated before the first chunk is made.
         chunk_size : int, default=256
             Clusters per chunk (``n_jobs`` threads share a chunk). Peak memory
-            is about two chunks of images plus the inputs.
+            is about two chunks of images plus the inputs (twice: as given and
+            validated).
 
         Yields
         ------
