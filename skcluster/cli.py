@@ -74,6 +74,24 @@ def _cmd_predict(args):
     return 0
 
 
+def _choose_keras_backend():
+    """Set ``KERAS_BACKEND`` for this process when the user has not chosen one.
+
+    Keras falls back to TensorFlow, which ``pip install skcluster[jax]`` does
+    not install; the command picks an installed backend instead (JAX first:
+    faster for the 1D/2D networks on CPU). An explicit ``KERAS_BACKEND`` or a
+    ``~/.keras/keras.json`` is left alone.
+    """
+    import importlib.util
+
+    if "KERAS_BACKEND" in os.environ or os.path.exists(os.path.expanduser("~/.keras/keras.json")):
+        return
+    for backend in ("jax", "tensorflow"):
+        if importlib.util.find_spec(backend) is not None:
+            os.environ["KERAS_BACKEND"] = backend
+            return
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="skcluster",
@@ -134,6 +152,7 @@ def main(argv=None):
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    _choose_keras_backend()
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError, OSError, ImportError) as exc:

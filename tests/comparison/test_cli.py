@@ -76,3 +76,18 @@ def test_predict_needs_a_centre_for_sky_files(saved_model, tmp_path, capsys):
     field.write_text("ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,0.024\n")
     assert main(["predict", str(saved_model / "models" / "msigma.joblib"), str(field)]) == 1
     assert "center" in capsys.readouterr().err.lower()
+
+
+def test_keras_backend_chosen_from_what_is_installed(monkeypatch, tmp_path):
+    from skcluster.cli import _choose_keras_backend
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.keras/keras.json
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name == "tensorflow" else None)
+    _choose_keras_backend()
+    import os
+
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # an explicit choice is kept
+    _choose_keras_backend()
+    assert os.environ["KERAS_BACKEND"] == "jax"
