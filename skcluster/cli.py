@@ -75,18 +75,27 @@ def _cmd_predict(args):
 
 
 def _choose_keras_backend():
-    """Set ``KERAS_BACKEND`` for this process when the user has not chosen one.
+    """Set ``KERAS_BACKEND`` for this process when the user has not chosen a usable one.
 
-    Keras falls back to TensorFlow, which ``pip install skcluster[jax]`` does
-    not install; the command picks an installed backend instead (JAX first:
-    faster for the 1D/2D networks on CPU). An explicit ``KERAS_BACKEND`` or a
-    ``~/.keras/keras.json`` is left alone.
+    Keras falls back to the backend of ``~/.keras/keras.json``, which Keras
+    itself writes on first import ("tensorflow"), and ``pip install
+    skcluster[jax]`` does not install TensorFlow. An explicit
+    ``KERAS_BACKEND`` is always kept, and so is the configured backend when it
+    is installed; otherwise the command picks an installed backend (JAX
+    first: faster for the 1D/2D networks on CPU).
     """
     import importlib.util
+    import json
 
-    if "KERAS_BACKEND" in os.environ or os.path.exists(os.path.expanduser("~/.keras/keras.json")):
+    if "KERAS_BACKEND" in os.environ:
         return
-    for backend in ("jax", "tensorflow"):
+    try:
+        with open(os.path.expanduser("~/.keras/keras.json")) as f:
+            configured = json.load(f).get("backend")
+    except (OSError, ValueError):
+        configured = None
+    candidates = ([configured] if configured else []) + ["jax", "tensorflow"]
+    for backend in candidates:
         if importlib.util.find_spec(backend) is not None:
             os.environ["KERAS_BACKEND"] = backend
             return

@@ -79,15 +79,26 @@ def test_predict_needs_a_centre_for_sky_files(saved_model, tmp_path, capsys):
 
 
 def test_keras_backend_chosen_from_what_is_installed(monkeypatch, tmp_path):
-    from skcluster.cli import _choose_keras_backend
-
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.keras/keras.json
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name == "tensorflow" else None)
-    _choose_keras_backend()
+    import json
     import os
 
+    from skcluster.cli import _choose_keras_backend
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    installed = {"jax"}
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name in installed else None)
+    # Keras' own config says tensorflow (it writes that on first import), but only JAX is installed
+    (tmp_path / ".keras").mkdir()
+    (tmp_path / ".keras" / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
+    _choose_keras_backend()
+    assert os.environ["KERAS_BACKEND"] == "jax"
+    # a configured backend that is installed is kept
+    monkeypatch.delenv("KERAS_BACKEND")
+    installed = {"jax", "tensorflow"}
+    _choose_keras_backend()
     assert os.environ["KERAS_BACKEND"] == "tensorflow"
-    monkeypatch.setenv("KERAS_BACKEND", "jax")  # an explicit choice is kept
+    # an explicit choice is always kept
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
     _choose_keras_backend()
     assert os.environ["KERAS_BACKEND"] == "jax"
