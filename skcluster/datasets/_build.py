@@ -188,6 +188,17 @@ def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, apert
                        params=params, DESCR=descr)
 
 
+def number_halos(boxes):
+    """Give halos ids unique across simulated boxes, in place (galaxy host ids follow; -1 stays -1)."""
+    offset = 0
+    for box in boxes:
+        n = len(box["halos"]["log_mass"])
+        box["halos"]["id"] = offset + np.arange(n)
+        host = box["galaxies"]["host_id"]
+        box["galaxies"]["host_id"] = np.where(host >= 0, host + offset, -1)
+        offset += n
+
+
 def run_parallel(tasks, n_jobs, progress, desc):
     """Run joblib tasks in order, with a tqdm bar over completed tasks when ``progress``."""
     if not progress:

@@ -11,7 +11,7 @@ from joblib import delayed
 from sklearn.utils import check_random_state
 
 from ..simulate import ConditionalLuminosityFunction, HaloModel, Zheng07HOD, make_halo_box, populate_halos
-from ._build import _check_positive, assemble_catalog, check_sampling_params, run_parallel
+from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
 
 __all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS"]
 
@@ -224,13 +224,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
                                     velocity_bias=velocity_bias, triaxial=triaxial, workers=fft_workers)
              for r in range(n_realizations)]
     boxes = run_parallel(tasks, n_jobs, progress, "simulating boxes")
-    offset = 0
-    for box in boxes:
-        n = len(box["halos"]["log_mass"])
-        box["halos"]["id"] = offset + np.arange(n)
-        host = box["galaxies"]["host_id"]
-        box["galaxies"]["host_id"] = np.where(host >= 0, host + offset, -1)
-        offset += n
+    number_halos(boxes)
     params = {
         "source": "make_mock_catalog", "n_realizations": n_realizations, "box_size": float(box_size),
         "cell_size": cell_size, "redshift": redshift,

@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 
 from ..observe import RedshiftTable, apparent_magnitude, line_of_sight_basis, project_box, select_cylinders
 from ..simulate import ConditionalLuminosityFunction
-from ._build import _check_positive, assemble_catalog, check_sampling_params, run_parallel
+from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
 from ._mock import _halo_model, _simulate_box
 
 __all__ = ["make_sdss_mock_catalog", "SDSS_TINY_PARAMS", "observe_flux_limited"]
@@ -238,13 +238,7 @@ test_fraction, test_mass_range, n_jobs, progress, random_state, return_X_y
                                     velocity_bias=velocity_bias, triaxial=triaxial, workers=1)
              for r in range(n_realizations)]
     boxes = run_parallel(tasks, n_jobs, progress, "simulating boxes")
-    offset = 0
-    for box in boxes:
-        n = len(box["halos"]["log_mass"])
-        box["halos"]["id"] = offset + np.arange(n)
-        host = box["galaxies"]["host_id"]
-        box["galaxies"]["host_id"] = np.where(host >= 0, host + offset, -1)
-        offset += n
+    number_halos(boxes)
     params = {
         "source": "make_sdss_mock_catalog", "n_realizations": n_realizations, "box_size": float(box_size),
         "cell_size": cell_size, "redshift": redshift,
