@@ -89,7 +89,7 @@ def _fmt(x, nd=3):
 
 def _tables(stats):
     """Rows of the report tables (header, rows) as plain strings."""
-    t2 = (["model", "catalogue", "median", "p16", "p84", "std", "skewness", "kurtosis", "std 14-15", "paper std",
+    t2 = (["model", "catalogue", "n", "median", "p16", "p84", "std", "skewness", "kurtosis", "std 14-15", "paper std",
            "fit s/fold", "us/cluster"], [])
     cov = (["model", "68% coverage", "95% coverage", "68% (calibration prior)", "95% (calibration prior)"], [])
     t4 = (["model", "median eps(0.6-0.8)", "width p84-p16", "paper width"], [])
@@ -99,7 +99,7 @@ def _tables(stats):
             fail[1].append([e["label"], e["error"]])
             continue
         s, s15 = e["summary"], e.get("summary_14_15") or {}
-        t2[1].append([e["label"], e["sample"], _fmt(s["median"]), _fmt(s["p16"]), _fmt(s["p84"]), _fmt(s["std"]),
+        t2[1].append([e["label"], e["sample"], str(s["n"]), _fmt(s["median"]), _fmt(s["p16"]), _fmt(s["p84"]), _fmt(s["std"]),
                       _fmt(s["skewness"], 2), _fmt(s["kurtosis"], 2), _fmt(s15.get("std")),
                       _fmt(e["paper"].get("std")), _fmt(e["fit_seconds_per_fold"], 1),
                       _fmt(e["predict_us_per_cluster"], 0)])

@@ -79,6 +79,24 @@ def _sample_X(sample, spec):
     raise ValueError(f"ModelSpec.sample must be 'contaminated' or 'pure'; got {spec.sample!r}.")
 
 
+#: Richness cut of the pure catalogue when the catalogue does not record its own ``params["n_min"]``.
+PURE_N_MIN = 10
+
+
+def _richness_mask(sample, spec, n_min):
+    """Observations the model is evaluated on: all, or (pure catalogue) those with at least n_min members.
+
+    Ho et al. (2019, §2.2) discard clusters below 10 galaxies in both catalogues; the mock applies the cut to
+    the contaminated cylinder only, so the pure catalogue gets its own cut here.
+    """
+    if spec.sample != "pure":
+        return np.ones(len(sample.y), dtype=bool)
+    n_members = getattr(sample, "n_members", None)
+    if n_members is None:
+        n_members = [len(c) for c in sample.X_pure]
+    return np.asarray(n_members) >= n_min
+
+
 def _subset(X, idx):
     return [X[i] for i in idx]
 
@@ -144,19 +162,31 @@ def run_comparison(catalog, specs, *, n_splits=5, quick=False, random_state=0, f
     train, test = catalog.train, catalog.test
     folds = list(halo_folds(train.groups, test.groups, n_splits, random_state=random_state))
     needed = {s.calibrates for s in specs if s.calibrates}
+    n_min = int((getattr(catalog, "params", None) or {}).get("n_min", PURE_N_MIN))
     results = {}
     for spec in specs:
         log(f"[{spec.name}] {spec.label}: {n_splits}-fold halo-grouped cross-validation")
         base = results.get(spec.calibrates) if spec.calibrates else None
         if base is not None and (base.error is not None or "fold_models" not in base.extra):
             base = None
-        results[spec.name] = _run_one(spec, train, test, folds, base, keep=spec.name in needed, quick=quick,
-                                      random_state=random_state, fit_final=fit_final, log=log)
+        keep_train, keep_test = _richness_mask(train, spec, n_min), _richness_mask(test, spec, n_min)
+        spec_folds = [(tr[keep_train[tr]], te[keep_test[te]]) for tr, te in folds]
+        if not keep_test.all():
+            log(f"[{spec.name}] {int((~keep_test).sum())} of {keep_test.size} test and {int((~keep_train).sum())} "
+                f"of {keep_train.size} training observations have fewer than {n_min} true members: not evaluated "
+                "(the pure catalogue's richness cut)")
+        results[spec.name] = _run_one(spec, train, test, spec_folds, base, keep=spec.name in needed, quick=quick,
+                                      random_state=random_state, fit_final=fit_final, log=log,
+                                      final_index=np.flatnonzero(keep_train))
     return results
 
 
-def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_final, log):
-    """Out-of-fold predictions of one model (cross-fitted from ``base`` for SBI)."""
+def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_final, log, final_index=None):
+    """Out-of-fold predictions of one model (cross-fitted from ``base`` for SBI).
+
+    Test observations in no fold's test indices keep a NaN prediction (not evaluated); the final model is fit on
+    the training observations ``final_index`` (all by default).
+    """
     X_train, X_test = _sample_X(train, spec), _sample_X(test, spec)
     y_train, g_train = np.asarray(train.y, dtype=float), np.asarray(train.groups)
     y_pred = np.full(len(test.y), np.nan)
@@ -188,6 +218,8 @@ def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_f
                     intervals = np.full((len(test.y), 2, len(COVERAGE_LEVELS)), np.nan)
                 intervals[te] = iv.reshape(len(te), 2, len(COVERAGE_LEVELS))
             held = np.setdiff1d(np.arange(len(y_train)), tr)  # training-sample projections of fold k's halos
+            if final_index is not None:
+                held = np.intersect1d(held, final_index)
             if keep:  # held-out training-sample predictions, for the SBI models that calibrate this one
                 extra["train_oof"][held] = est.predict(_subset(X_train, held))
                 extra["fold_models"].append(est)
@@ -201,11 +233,12 @@ def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_f
         warnings.warn(f"Model {spec.name} failed: {error}", SkclusterWarning, stacklevel=3)
     final = None
     if fit_final and error is None:
+        idx = np.arange(len(y_train)) if final_index is None else final_index
         if base is not None:
-            final = _cross_fitted(base, None, np.arange(len(y_train)), y_train)
+            final = _cross_fitted(base, None, idx, y_train)
         else:
             final = spec.build(quick, random_state)
-            _fit(final, list(X_train), y_train, g_train)
+            _fit(final, _subset(X_train, idx), y_train[idx], g_train[idx])
     return ModelResult(
         spec=spec,
         y_true=np.asarray(test.y, dtype=float),

@@ -92,11 +92,11 @@ def test_failing_model_is_reported_not_fatal(tiny_catalog):
     def broken(quick, rs):
         raise RuntimeError("no such model")
 
-    good = [s for s in default_models() if s.name == "msigma_pure"][0]
+    good = [s for s in default_models() if s.name == "msigma"][0]
     with pytest.warns(SkclusterWarning, match="Model broken failed"):
         res = run_comparison(tiny_catalog, [ModelSpec("broken", "Broken", broken), good], n_splits=3)
     assert "no such model" in res["broken"].error
-    assert res["msigma_pure"].error is None and np.all(np.isfinite(res["msigma_pure"].y_pred))
+    assert res["msigma"].error is None and np.all(np.isfinite(res["msigma"].y_pred))
 
 
 def test_unknown_model_name_is_refused(tiny_catalog_file, tmp_path):
@@ -158,3 +158,23 @@ def test_cross_fitted_sbi_around_a_keras_pipeline(tiny_catalog):
     assert held.sum() == len(tiny_catalog.train.y)
     np.testing.assert_allclose(res["cnn"].y_pred[np.isfinite(res["cnn"].y_pred)].size, len(tiny_catalog.test.y))
     assert first.predict(tiny_catalog.test.X[:5]).shape == (5,)
+
+
+def test_pure_catalogue_gets_its_own_richness_cut(tiny_catalog):
+    """Ho et al. (2019) drop pure observations below 10 members: not evaluated, never a failed model."""
+    import copy
+
+    cat = copy.deepcopy(tiny_catalog)
+    for sample in (cat.train, cat.test):
+        for j in (0, 3):  # one-member pure observations, as low-mass halos with interlopers give
+            sample.X_pure[j] = sample.X_pure[j][:1]
+            sample.n_members[j] = 1
+    spec = [s for s in default_models() if s.name == "msigma_pure"][0]
+    res = run_comparison(cat, [spec], n_splits=3, random_state=0)["msigma_pure"]
+    assert res.error is None
+    rich = cat.test.n_members >= cat.params["n_min"]
+    assert np.all(np.isnan(res.y_pred[~rich])) and np.all(np.isfinite(res.y_pred[rich]))
+    assert not rich[[0, 3]].any()
+    # the contaminated models still see every observation
+    res = run_comparison(cat, [s for s in default_models() if s.name == "msigma"], n_splits=3)["msigma"]
+    assert np.all(np.isfinite(res.y_pred))
