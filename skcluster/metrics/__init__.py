@@ -20,4 +20,4 @@ from ._residuals import (  # noqa: F401
 from ._robustness import robustness_summary, sampling_robustness, subsample_clusters  # noqa: F401
 from ._survey_robustness import effect_robustness, effect_robustness_summary  # noqa: F401
 from ._saliency import gaussian_occlusion_mask, occlusion_saliency  # noqa: F401
-from ._calibration import coverage_curve, interval_coverage, log_prob_scorer, pit_values, rank_statistics, tarp_coverage  # noqa: F401,E501
+from ._calibration import coverage_curve, coverage_standard_error, interval_coverage, log_prob_scorer, pit_values, rank_statistics, tarp_coverage  # noqa: F401,E501

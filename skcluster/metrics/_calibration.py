@@ -97,6 +97,57 @@ def interval_coverage(y_true, intervals):
     return float(cov) if iv.ndim == 2 else cov
 
 
+def coverage_standard_error(y_true, intervals, groups=None):
+    """Standard error of :func:`interval_coverage`, grouped by halo.
+
+    Lines of sight of one halo are not independent draws, so the error of a
+    coverage fraction is the cluster-robust one: with ``c_i`` the 0/1
+    indicator that interval i covers its truth and ``p`` their mean,
+    ``SE = sqrt(sum_g (sum_{i in g} (c_i - p))**2) / n`` over halos g. Without
+    ``groups`` every observation is its own group, i.e. the binomial
+    ``sqrt(p (1 - p) / n)``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_clusters,)
+        True log10 M200c [h^-1 Msun].
+    intervals : array-like of shape (n_clusters, 2) or (n_clusters, 2, k)
+        As in :func:`interval_coverage`.
+    groups : array-like of shape (n_clusters,), default=None
+        Halo id of each observation.
+
+    Returns
+    -------
+    se : float or ndarray of shape (k,)
+        Standard error of the covered fraction.
+
+    Examples
+    --------
+    >>> from skcluster.metrics import coverage_standard_error
+    >>> iv = [[0, 1], [0, 1], [2, 3], [2, 3]]
+    >>> round(coverage_standard_error([0.5, 0.5, 0.5, 0.5], iv), 3)
+    0.25
+    >>> round(coverage_standard_error([0.5, 0.5, 0.5, 0.5], iv, groups=[1, 1, 2, 2]), 3)
+    0.354
+    """
+    y = _truths(y_true)
+    iv = np.asarray(intervals, dtype=float)
+    p = interval_coverage(y, iv)  # validates the shapes
+    yy = y if iv.ndim == 2 else y[:, None]
+    dev = ((iv[:, 0] <= yy) & (yy <= iv[:, 1])).astype(float) - p
+    if groups is None:
+        sums = dev
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != (y.size,):
+            raise ValueError(f"groups must hold one halo id per cluster ({y.size}); got shape {groups.shape}.")
+        _, inverse = np.unique(groups, return_inverse=True)
+        sums = np.zeros((inverse.max() + 1,) + dev.shape[1:])
+        np.add.at(sums, inverse, dev)
+    se = np.sqrt(np.sum(sums**2, axis=0)) / y.size
+    return float(se) if iv.ndim == 2 else se
+
+
 def pit_values(y_true, samples):
     """Probability integral transform of each truth from posterior samples.
 

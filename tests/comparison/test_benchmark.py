@@ -60,6 +60,11 @@ def test_report_files_and_statistics(report, tiny_catalog):
     prior = data["models"]["sbi_msigma"]["coverage_calibration_prior"]
     assert abs(prior["0.68"] - 0.68) < COVERAGE_TOLERANCE and abs(prior["0.95"] - 0.95) < COVERAGE_TOLERANCE
     assert "calibration prior (within +-0.03)" in md
+    # each coverage carries its halo-grouped standard error, larger than the binomial one of independent draws
+    se = data["models"]["sbi_msigma"]["coverage_calibration_prior_se"]["0.68"]
+    n = len(tiny_catalog.train.y)
+    assert np.sqrt(prior["0.68"] * (1 - prior["0.68"]) / n) <= se < 0.2
+    assert f"+- {se:.3f} (halo-grouped standard error)" in md
 
 
 def test_saved_models_predict_the_test_sample(report, tiny_catalog):

@@ -174,3 +174,41 @@ def test_log_prob_scorer():
     assert log_prob_scorer(Gauss(), None, [0.0, 1.0]) == pytest.approx(np.mean(stats.norm.logpdf([0, 1])))
     with pytest.raises(TypeError, match="log_prob"):
         log_prob_scorer(object(), None, [0.0])
+
+
+#: Relative tolerance of the standard error against its Monte-Carlo value (400 replicas: ~4% noise).
+SE_RTOL = 0.15
+
+
+def test_coverage_standard_error_binomial_and_duplicates():
+    from skcluster.metrics import coverage_standard_error
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(size=500)
+    iv = np.column_stack([-np.ones(500), np.ones(500)])
+    p = interval_coverage(y, iv)
+    assert coverage_standard_error(y, iv) == pytest.approx(np.sqrt(p * (1 - p) / 500))
+    # every observation seen twice, as two lines of sight of one halo: no more information than once
+    yy, ii = np.repeat(y, 2), np.repeat(iv, 2, axis=0)
+    assert coverage_standard_error(yy, ii, groups=np.repeat(np.arange(500), 2)) == pytest.approx(
+        coverage_standard_error(y, iv))
+    assert coverage_standard_error(yy, ii) < coverage_standard_error(y, iv) / 1.3  # ungrouped: too optimistic
+    with pytest.raises(ValueError, match="one halo id per cluster"):
+        coverage_standard_error(y, iv, groups=np.arange(3))
+
+
+def test_coverage_standard_error_matches_monte_carlo_with_correlated_halos():
+    from skcluster.metrics import coverage_standard_error
+
+    rng = np.random.default_rng(4)
+    n_halos, per_halo = 150, 4
+    groups = np.repeat(np.arange(n_halos), per_halo)
+    iv = np.column_stack([-np.ones(groups.size), np.ones(groups.size)])
+    covs, ses = [], []
+    for _ in range(400):  # truths share a halo term: lines of sight of one halo are covered together
+        y = np.repeat(rng.normal(0, 0.8, n_halos), per_halo) + rng.normal(0, 0.6, groups.size)
+        covs.append(interval_coverage(y, iv))
+        ses.append(coverage_standard_error(y, iv, groups=groups))
+    assert np.mean(ses) == pytest.approx(np.std(covs), rel=SE_RTOL)
+    binomial = np.sqrt(np.mean(covs) * (1 - np.mean(covs)) / groups.size)
+    assert np.std(covs) > 1.3 * binomial  # the correlation matters, so the test can tell the two apart
