@@ -13,8 +13,9 @@ Usage::
     python benchmarks/bench_sbi.py --estimators msigma [--plot] [--quick]
 
 ``cnn3d`` (Kodi Ramanah 2021 CNN3D on 40^3 images) needs a catalogue built with
-``aperture=4.0``; on the shared 2-core machine two epochs on 378 images took
-500 s, so it was not run here.
+``aperture=4.0`` and refits the CNN once per fold; the paper's configuration
+(SDSS-like mock, 4 h^-1 Mpc, 50^3, a prefit CNN and a separate calibration
+set) is ``benchmarks/bench_cnn3d_sbi.py``.
 
 Data: the built-in mock (``skcluster.datasets.make_mock_catalog``) when it
 is importable, otherwise toy clusters (``skcluster.testing.make_toy_clusters``

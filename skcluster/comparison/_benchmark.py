@@ -230,6 +230,8 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
         f"(this process, all its threads)",
     ] + [f"check {'PASSED' if ok else 'FAILED'}: {desc}" for desc, ok in checks]
     command = " ".join(["skcluster"] + sys.argv[1:]) if sys.argv and sys.argv[0].endswith("skcluster") else None
+    if command and os.environ.get("KERAS_BACKEND"):  # the backend is part of the command that reproduces the run
+        command = f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} {command}"
     paths = write_report(stats, output, header_lines=header, figures=figures, command=command)
     lines = [f"{e['label']:<32s} std {e['summary']['std']:.3f} dex" if not e["error"]
              else f"{e['label']:<32s} FAILED: {e['error']}" for e in stats.values()]
