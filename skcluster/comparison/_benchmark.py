@@ -230,7 +230,7 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
         f"(this process, all its threads)",
     ] + [f"check {'PASSED' if ok else 'FAILED'}: {desc}" for desc, ok in checks]
     command = " ".join(["skcluster"] + sys.argv[1:]) if sys.argv and sys.argv[0].endswith("skcluster") else None
-    if command and os.environ.get("KERAS_BACKEND"):  # the backend is part of the command that reproduces the run
+    if command and os.environ.get("KERAS_BACKEND"):  # the backend is part of the reproducing command
         command = f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} {command}"
     paths = write_report(stats, output, header_lines=header, figures=figures, command=command)
     lines = [f"{e['label']:<32s} std {e['summary']['std']:.3f} dex" if not e["error"]

@@ -97,8 +97,8 @@ def _fmt(x, nd=3):
 
 def _tables(stats):
     """Rows of the report tables (header, rows) as plain strings."""
-    t2 = (["model", "catalogue", "n", "median", "p16", "p84", "std", "skewness", "kurtosis", "std 14-15", "paper std",
-           "fit s/fold", "us/cluster"], [])
+    t2 = (["model", "catalogue", "n", "median", "p16", "p84", "std", "skewness", "kurtosis", "std 14-15",
+           "paper std", "fit s/fold", "us/cluster"], [])
     cov = (["model", "68% coverage", "95% coverage", "68% (calibration prior)", "95% (calibration prior)"], [])
     t4 = (["model", "median eps(0.6-0.8)", "width p84-p16", "paper width"], [])
     fail = (["model", "error"], [])
@@ -107,12 +107,13 @@ def _tables(stats):
             fail[1].append([e["label"], e["error"]])
             continue
         s, s15 = e["summary"], e.get("summary_14_15") or {}
-        t2[1].append([e["label"], e["sample"], str(s["n"]), _fmt(s["median"]), _fmt(s["p16"]), _fmt(s["p84"]), _fmt(s["std"]),
-                      _fmt(s["skewness"], 2), _fmt(s["kurtosis"], 2), _fmt(s15.get("std")),
+        t2[1].append([e["label"], e["sample"], str(s["n"]), _fmt(s["median"]), _fmt(s["p16"]), _fmt(s["p84"]),
+                      _fmt(s["std"]), _fmt(s["skewness"], 2), _fmt(s["kurtosis"], 2), _fmt(s15.get("std")),
                       _fmt(e["paper"].get("std")), _fmt(e["fit_seconds_per_fold"], 1),
                       _fmt(e["predict_us_per_cluster"], 0)])
         if "coverage" in e:
-            prior, se = e.get("coverage_calibration_prior") or {}, e.get("coverage_calibration_prior_se") or {}
+            prior = e.get("coverage_calibration_prior") or {}
+            se = e.get("coverage_calibration_prior_se") or {}
 
             def with_se(lvl):
                 return _fmt(prior.get(lvl)) + (f" +- {_fmt(se[lvl])}" if lvl in se and lvl in prior else "")

@@ -172,9 +172,9 @@ def run_comparison(catalog, specs, *, n_splits=5, quick=False, random_state=0, f
         keep_train, keep_test = _richness_mask(train, spec, n_min), _richness_mask(test, spec, n_min)
         spec_folds = [(tr[keep_train[tr]], te[keep_test[te]]) for tr, te in folds]
         if not keep_test.all():
-            log(f"[{spec.name}] {int((~keep_test).sum())} of {keep_test.size} test and {int((~keep_train).sum())} "
-                f"of {keep_train.size} training observations have fewer than {n_min} true members: not evaluated "
-                "(the pure catalogue's richness cut)")
+            log(f"[{spec.name}] {int((~keep_test).sum())} of {keep_test.size} test and "
+                f"{int((~keep_train).sum())} of {keep_train.size} training observations have fewer than {n_min} "
+                "true members: not evaluated (the pure catalogue's richness cut)")
         results[spec.name] = _run_one(spec, train, test, spec_folds, base, keep=spec.name in needed, quick=quick,
                                       random_state=random_state, fit_final=fit_final, log=log,
                                       final_index=np.flatnonzero(keep_train))
