@@ -139,6 +139,7 @@ def main(argv=None):
     p.add_argument("--catalog", default=None, help="an HDF5 catalogue (save_catalog) instead of simulating")
     p.add_argument("--out", default=str(RESULTS / "cnn3d_sbi_sdss.json"))
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--figure", default=str(FIGURE), help="where the calibration figure goes")
     args = p.parse_args(argv)
 
     import keras
@@ -224,8 +225,8 @@ def main(argv=None):
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"-> {args.out}")
     if not args.no_plot:
-        plot(sbi, arrays, FIGURE)
-        print(f"-> {FIGURE}")
+        plot(sbi, arrays, Path(args.figure))
+        print(f"-> {args.figure}")
 
 
 if __name__ == "__main__":
