@@ -181,11 +181,11 @@ def run_comparison(catalog, specs, *, n_splits=5, quick=False, random_state=0, f
     return results
 
 
-def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_final, log, final_index=None):
+def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_final, log, final_index):
     """Out-of-fold predictions of one model (cross-fitted from ``base`` for SBI).
 
     Test observations in no fold's test indices keep a NaN prediction (not evaluated); the final model is fit on
-    the training observations ``final_index`` (all by default).
+    the training observations ``final_index``, which also bound the held-out training-sample predictions.
     """
     X_train, X_test = _sample_X(train, spec), _sample_X(test, spec)
     y_train, g_train = np.asarray(train.y, dtype=float), np.asarray(train.groups)
@@ -217,9 +217,7 @@ def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_f
                 if intervals is None:
                     intervals = np.full((len(test.y), 2, len(COVERAGE_LEVELS)), np.nan)
                 intervals[te] = iv.reshape(len(te), 2, len(COVERAGE_LEVELS))
-            held = np.setdiff1d(np.arange(len(y_train)), tr)  # training-sample projections of fold k's halos
-            if final_index is not None:
-                held = np.intersect1d(held, final_index)
+            held = np.setdiff1d(final_index, tr)  # training-sample projections of fold k's halos
             if keep:  # held-out training-sample predictions, for the SBI models that calibrate this one
                 extra["train_oof"][held] = est.predict(_subset(X_train, held))
                 extra["fold_models"].append(est)
@@ -233,12 +231,11 @@ def _run_one(spec, train, test, folds, base, *, keep, quick, random_state, fit_f
         warnings.warn(f"Model {spec.name} failed: {error}", SkclusterWarning, stacklevel=3)
     final = None
     if fit_final and error is None:
-        idx = np.arange(len(y_train)) if final_index is None else final_index
         if base is not None:
-            final = _cross_fitted(base, None, idx, y_train)
+            final = _cross_fitted(base, None, final_index, y_train)
         else:
             final = spec.build(quick, random_state)
-            _fit(final, _subset(X_train, idx), y_train[idx], g_train[idx])
+            _fit(final, _subset(X_train, final_index), y_train[final_index], g_train[final_index])
     return ModelResult(
         spec=spec,
         y_true=np.asarray(test.y, dtype=float),

@@ -91,10 +91,14 @@ def interval_coverage(y_true, intervals):
         )
     if np.any(iv[:, 0] > iv[:, 1]):
         raise ValueError("intervals have lower bounds above upper bounds; expected [:, 0] <= [:, 1].")
-    yy = y if iv.ndim == 2 else y[:, None]
-    covered = (iv[:, 0] <= yy) & (yy <= iv[:, 1])
-    cov = covered.mean(axis=0)
+    cov = _covered(y, iv).mean(axis=0)
     return float(cov) if iv.ndim == 2 else cov
+
+
+def _covered(y, iv):
+    """Whether each (validated) interval holds its truth: (n,) or (n, k) booleans."""
+    yy = y if iv.ndim == 2 else y[:, None]
+    return (iv[:, 0] <= yy) & (yy <= iv[:, 1])
 
 
 def coverage_standard_error(y_true, intervals, groups=None):
@@ -133,8 +137,7 @@ def coverage_standard_error(y_true, intervals, groups=None):
     y = _truths(y_true)
     iv = np.asarray(intervals, dtype=float)
     p = interval_coverage(y, iv)  # validates the shapes
-    yy = y if iv.ndim == 2 else y[:, None]
-    dev = ((iv[:, 0] <= yy) & (yy <= iv[:, 1])).astype(float) - p
+    dev = _covered(y, iv).astype(float) - p
     if groups is None:
         sums = dev
     else:
