@@ -96,10 +96,10 @@ def evaluate(sbi, F, y):
         "n_out_of_range_warnings": len(caught),
         "cnn_predict_ms_per_cluster": 1e3 * seconds_cnn / max(y.size, 1),
         "posterior_seconds": seconds,
-    }, {"point": point, "median": median, "y": y, "pit": pit}
+    }
 
 
-def plot(sbi, arrays, figure):
+def plot(sbi, evaluations, figure):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9.6, 3.6))
@@ -113,10 +113,9 @@ def plot(sbi, arrays, figure):
     ax0.legend(fontsize=7)
     ax1.plot([0, 1], [0, 1], color="0.5", lw=1, ls=":")
     for key, style in (("evaluation_flat_prior", "o-"), ("test_mass_function", "s--")):
-        if key in arrays:
-            pit = arrays[key]["pit"]
-            cov = [np.mean(np.abs(pit - 0.5) <= lvl / 2) for lvl in LEVELS]
-            ax1.plot(LEVELS, cov, style, ms=3, label=key.replace("_", " "))
+        if key in evaluations:  # the coverage curves evaluate() computed
+            curve = evaluations[key]["coverage_curve"]
+            ax1.plot(curve["levels"], curve["coverage"], style, ms=3, label=key.replace("_", " "))
     ax1.set_xlabel("credibility level of the central interval")
     ax1.set_ylabel("fraction of true masses inside")
     ax1.legend(fontsize=7)
@@ -187,10 +186,10 @@ def main(argv=None):
     t0 = time.perf_counter()
     sbi = SBICalibrator(cnn, cv="prefit").fit(images["calibration"], y["calibration"])
     t_cal = time.perf_counter() - t0
-    evaluations, arrays = {}, {}
+    evaluations = {}
     for key, name in (("evaluation_flat_prior", "evaluation"), ("test_mass_function", "test")):
         if name in images and len(y[name]) > 2:
-            evaluations[key], arrays[key] = evaluate(sbi, images[name], y[name])
+            evaluations[key] = evaluate(sbi, images[name], y[name])
             m = evaluations[key]
             print(f"[{key}] n={m['n']}: point std {m['residuals_point']['std']:.3f} median "
                   f"{m['residuals_point']['median']:.3f}; posterior-median std "
@@ -225,7 +224,7 @@ def main(argv=None):
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"-> {args.out}")
     if not args.no_plot:
-        plot(sbi, arrays, Path(args.figure))
+        plot(sbi, evaluations, Path(args.figure))
         print(f"-> {args.figure}")
 
 
