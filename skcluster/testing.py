@@ -13,6 +13,7 @@ from sklearn.base import clone, is_regressor
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
+from .constants import APERTURE, V_CUT
 
 __all__ = ["make_toy_clusters", "check_set_estimator"]
 
@@ -22,7 +23,7 @@ EVRARD_ALPHA = 0.3361
 
 
 def make_toy_clusters(n_clusters=60, *, n_galaxies=(15, 60), log_mass_range=(14.0, 15.0),
-                      interloper_fraction=0.0, aperture=1.6, v_cut=2200.0, n_halos=None,
+                      interloper_fraction=0.0, aperture=APERTURE, v_cut=V_CUT, n_halos=None,
                       random_state=None):
     """Toy cluster observations with Gaussian velocities on the Evrard relation.
 

@@ -31,6 +31,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import column_or_1d
 
+from .constants import SPEED_OF_LIGHT
+
 __all__ = [
     "COLUMNS",
     "MAX_ABS_POSITION",
@@ -44,9 +46,6 @@ __all__ = [
 
 #: Column names of one cluster observation, in order.
 COLUMNS = ("x_proj", "y_proj", "v_los")
-
-#: Speed of light [km/s]: no line-of-sight velocity can reach it.
-SPEED_OF_LIGHT = 299792.458
 
 #: Largest projected offset [h^-1 Mpc] accepted from the centre of a cluster
 #: observation; larger values almost always mean kpc or Mpc without h were

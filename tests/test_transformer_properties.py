@@ -20,7 +20,7 @@ from hypothesis.extra.numpy import arrays
 
 from skcluster import CylinderCut, PhaseSpaceKDE
 from skcluster.exceptions import PoorClusterWarning
-from skcluster.validation import SPEED_OF_LIGHT
+from skcluster.constants import SPEED_OF_LIGHT
 
 #: Few, reproducible examples per property; no per-example deadline (shared CI cores).
 FAST = settings(max_examples=25, deadline=None, derandomize=True, database=None,

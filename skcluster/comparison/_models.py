@@ -7,6 +7,7 @@ catalogue's cylinder, so the same saved model applies to a real field.
 
 import os
 
+from ..constants import APERTURE
 from ..pipeline import make_pipeline
 
 from ._runner import ModelSpec
@@ -118,7 +119,7 @@ def _build_cnn3d(quick, rs):
     grid = kodiramanah2021_min_size() if quick else 50
     cnn = _cnn(quick, rs, epochs=4 if quick else 50, learning_rate=1e-3 if quick else 1e-4, validation_fraction=0.1,
                early_stopping=5)
-    return make_pipeline(_cut(), _kde("xyv", grid_shape=grid, aperture=1.6, bandwidth=0.175), cnn)
+    return make_pipeline(_cut(), _kde("xyv", grid_shape=grid, aperture=APERTURE, bandwidth=0.175), cnn)
 
 
 def _build_sbi_cnn3d(quick, rs):

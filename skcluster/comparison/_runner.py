@@ -8,6 +8,7 @@ from typing import Callable, Optional
 import numpy as np
 from sklearn.utils.validation import has_fit_parameter
 
+from ..constants import MIN_GALAXIES
 from ..exceptions import SkclusterWarning
 from ._folds import halo_folds
 
@@ -80,7 +81,7 @@ def _sample_X(sample, spec):
 
 
 #: Richness cut of the pure catalogue when the catalogue does not record its own ``params["n_min"]``.
-PURE_N_MIN = 10
+PURE_N_MIN = MIN_GALAXIES
 
 
 def _richness_mask(sample, spec, n_min):

@@ -11,6 +11,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 
+from ..constants import APERTURE, MIN_GALAXIES, V_CUT
 from ..observe import RedshiftTable, project_box, select_cylinders
 from ._catalog import ClusterSample, MockCatalog
 from ._sampling import plan_observations
@@ -82,8 +83,8 @@ def check_sampling_params(*, min_log_mass, max_log_mass, n_min, train_density, b
         raise ValueError(f"redshift must be in [0, 2]; got {redshift}.")
 
 
-def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, aperture=1.6, v_cut=2200.0,
-                     n_min=10, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
+def assemble_catalog(boxes, *, box_size, redshift, cosmology, rng, params, aperture=APERTURE, v_cut=V_CUT,
+                     n_min=MIN_GALAXIES, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
                      train_bin_width=0.1, max_los=60, test_fraction=0.1, test_mass_range=(14.0, 15.0),
                      n_jobs=None, progress=None, descr="", los_scheme="axes+fibonacci", survey=None):
     """Plan, observe and cut: the catalogue from boxes of halos and galaxies.
@@ -224,7 +225,7 @@ def _table_xyz(table, cols, keys, what):
 
 
 def build_catalog(halos, galaxies, *, box_size, redshift=0.117, cosmology="MDPL2", halo_columns=None,
-                  galaxy_columns=None, aperture=1.6, v_cut=2200.0, n_min=10, min_log_mass=13.5,
+                  galaxy_columns=None, aperture=APERTURE, v_cut=V_CUT, n_min=MIN_GALAXIES, min_log_mass=13.5,
                   max_log_mass=None, train_density=10**-5.2, train_bin_width=0.1, max_los=60,
                   test_fraction=0.1, test_mass_range=(14.0, 15.0), n_jobs=None, progress=False,
                   random_state=None):

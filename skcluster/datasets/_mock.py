@@ -10,6 +10,7 @@ import numpy as np
 from joblib import delayed
 from sklearn.utils import check_random_state
 
+from ..constants import APERTURE, MIN_GALAXIES, V_CUT
 from ..simulate import ConditionalLuminosityFunction, HaloModel, Zheng07HOD, make_halo_box, populate_halos
 from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
 
@@ -83,8 +84,8 @@ def _simulate_box(seed, model, hod, *, box_size, cell_size, min_log_mass, halo_v
 
 def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshift=0.117, cosmology="MDPL2",
                       sigma8=None, n_s=None, hod=-19.0, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
-                      halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=1.6, v_cut=2200.0,
-                      n_min=10, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
+                      halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=APERTURE, v_cut=V_CUT,
+                      n_min=MIN_GALAXIES, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
                       train_bin_width=0.1, max_los=60, test_fraction=0.1, test_mass_range=(14.0, 15.0),
                       n_jobs=None, progress=False, random_state=None, return_X_y=False):
     """Simulate a mock catalogue of contaminated and pure cluster observations.

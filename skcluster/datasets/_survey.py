@@ -10,6 +10,7 @@ import numpy as np
 from joblib import delayed
 from sklearn.utils import check_random_state
 
+from ..constants import APERTURE_3D, MIN_GALAXIES, V_CUT
 from ..observe import RedshiftTable, apparent_magnitude, line_of_sight_basis, project_box, select_cylinders
 from ..simulate import ConditionalLuminosityFunction
 from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
@@ -123,8 +124,8 @@ def make_sdss_mock_catalog(*, n_realizations=2, box_size=400.0, cell_size=2.5, r
                            cosmology="MDPL2", sigma8=None, n_s=None, flux_limit=18.0, faintest_magnitude=-17.0,
                            clf_params=None, min_observer_distance=100.0, max_observer_distance=250.0,
                            spectral_index=2.0, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
-                           halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=4.0,
-                           v_cut=2200.0, n_min=10, min_log_mass=13.5, max_log_mass=None, train_density=1e-4,
+                           halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=APERTURE_3D,
+                           v_cut=V_CUT, n_min=MIN_GALAXIES, min_log_mass=13.5, max_log_mass=None, train_density=1e-4,
                            train_bin_width=0.1, max_los=25, test_fraction=0.1, test_mass_range=(14.0, 15.0),
                            n_jobs=None, progress=False, random_state=None, return_X_y=False):
     """Simulate an SDSS-like flux-limited mock catalogue (Kodi Ramanah et al. 2021).

@@ -119,7 +119,7 @@ class MSigma(RegressorMixin, BaseEstimator):
         return np.log10(sigma)
 
     def _log_efunc(self):
-        from ..observe import get_cosmology
+        from ..cosmology import get_cosmology
 
         return float(np.log10(get_cosmology(self.cosmology).efunc(self.redshift)))
 

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..constants import APERTURE, APERTURE_3D, V_CUT
 from ..exceptions import SkclusterWarning
 from ..validation import check_cluster_stack
 from ._kernels import (blas_controller, count_on_grid, full_image, full_kernel_covariance,
@@ -21,7 +22,7 @@ __all__ = ["PhaseSpaceKDE"]
 DEFAULT_GRID_SHAPE = {"v": (48,), "rv": (48, 48), "xyv": (50, 50, 50)}
 #: Default aperture [h^-1 Mpc]: cylinder radius for 'rv' (Ho et al. 2019),
 #: half-width of the x and y ranges for 'xyv' (Kodi Ramanah et al. 2021).
-DEFAULT_APERTURE = {"v": 1.6, "rv": 1.6, "xyv": 4.0}
+DEFAULT_APERTURE = {"v": APERTURE, "rv": APERTURE, "xyv": APERTURE_3D}
 AXIS_NAMES = {"v": ("v_los",), "rv": ("R_proj", "v_los"), "xyv": ("x_proj", "y_proj", "v_los")}
 AXIS_UNITS = {"x_proj": "h^-1 Mpc", "y_proj": "h^-1 Mpc", "R_proj": "h^-1 Mpc", "v_los": "km/s"}
 #: Output size [bytes] above which ``transform`` suggests the streaming methods.
@@ -185,7 +186,7 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, *, coords="rv", grid_shape=None, aperture=None, v_cut=2200.0,
+    def __init__(self, *, coords="rv", grid_shape=None, aperture=None, v_cut=V_CUT,
                  bandwidth=0.25, covariance="product", min_bandwidth=0.5, flatten=False,
                  dtype="float32", batch_size=None, n_jobs=None):
         self.coords = coords

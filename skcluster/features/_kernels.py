@@ -31,7 +31,6 @@ __all__ = [
     "product_bandwidths",
     "full_kernel_covariance",
     "truncation",
-    "gaussian_rows",
     "full_image",
 ]
 

@@ -4,7 +4,7 @@ Positions are comoving h^-1 Mpc, velocities km/s, redshifts dimensionless.
 """
 
 from ._box import project_box, select_cylinders
-from ._cosmology import (
+from ..cosmology import (
     MDPL2_PARAMETERS,
     RedshiftTable,
     get_cosmology,

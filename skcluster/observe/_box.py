@@ -7,7 +7,8 @@ velocities in km/s.
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ._cosmology import (
+from ..constants import APERTURE, V_CUT
+from ..cosmology import (
     RedshiftTable,
     hubble_velocity,
     redshift_from_velocity,
@@ -78,7 +79,7 @@ def project_box(offsets, galaxy_velocities, center_velocity, line_of_sight, *, r
 
 
 def select_cylinders(galaxy_positions, galaxy_velocities, centers, center_velocities, lines_of_sight, *,
-                     box_size, redshift, aperture=1.6, v_cut=2200.0, cosmology="MDPL2"):
+                     box_size, redshift, aperture=APERTURE, v_cut=V_CUT, cosmology="MDPL2"):
     """Observe clusters in a periodic box: every galaxy in each cylinder.
 
     One KD-tree (periodic) is built over the galaxies once; each cylinder is

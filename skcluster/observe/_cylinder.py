@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
+from ..constants import APERTURE, MIN_GALAXIES, V_CUT
 from ..exceptions import PoorClusterWarning
 from ..validation import check_clusters, make_cluster_array
 
@@ -57,7 +58,7 @@ class CylinderCut(TransformerMixin, BaseEstimator):
         "min_galaxies": [Interval(Integral, 0, None, closed="left"), None],
     }
 
-    def __init__(self, *, aperture=1.6, v_cut=2200.0, min_galaxies=10):
+    def __init__(self, *, aperture=APERTURE, v_cut=V_CUT, min_galaxies=MIN_GALAXIES):
         self.aperture = aperture
         self.v_cut = v_cut
         self.min_galaxies = min_galaxies

@@ -4,9 +4,9 @@ from numbers import Real
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 
-from ._cosmology import RedshiftTable
+from ..cosmology import RedshiftTable
 from ._effects import _ClusterEffect
 
 __all__ = ["FibreCollisions", "fibre_collision_mask"]

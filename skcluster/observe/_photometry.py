@@ -7,7 +7,7 @@ Absolute magnitudes are M - 5 log10 h in a band shifted to redshift
 
 import numpy as np
 
-from ._cosmology import RedshiftTable
+from ..cosmology import RedshiftTable
 
 __all__ = ["k_correction", "apparent_magnitude"]
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._cosmology import get_cosmology, hubble_velocity, relativistic_subtract
+from ..cosmology import get_cosmology, hubble_velocity, relativistic_subtract
 
 __all__ = ["sky_to_phase_space"]
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..constants import APERTURE, V_CUT
 from ._axes import LABELS, get_axes
 
 __all__ = ["plot_phase_space", "plot_saliency"]
@@ -26,7 +27,7 @@ def _check_image(image, name):
     return img
 
 
-def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=1.6, v_cut=2200.0, ax=None,
+def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=APERTURE, v_cut=V_CUT, ax=None,
                      cmap="viridis", color="white"):
     """Projected phase space of one cluster: galaxies and/or their KDE image.
 
@@ -85,7 +86,7 @@ def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=1.6, v_c
     return ax
 
 
-def plot_saliency(saliency, *, image=None, extent=None, aperture=1.6, v_cut=2200.0, ax=None, cmap="RdBu",
+def plot_saliency(saliency, *, image=None, extent=None, aperture=APERTURE, v_cut=V_CUT, ax=None, cmap="RdBu",
                   colorbar=True):
     """Occlusion saliency map, optionally with the input image's contours.
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..observe import get_cosmology
+from ..cosmology import get_cosmology
 
 __all__ = ["MDPL2_SIGMA8", "MDPL2_NS", "colossus_cosmology", "using_colossus", "HaloModel"]
 

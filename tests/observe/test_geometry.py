@@ -12,7 +12,7 @@ from skcluster.observe import (
     orthogonal_lines_of_sight,
     select_cylinders,
 )
-from skcluster.validation import SPEED_OF_LIGHT
+from skcluster.constants import SPEED_OF_LIGHT
 
 HUBBLE_RTOL = 1e-6
 Z_TABLE_ATOL = 1e-8

@@ -6,7 +6,7 @@ Distances are comoving, in h^-1 Mpc; velocities in km/s.
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from ..validation import SPEED_OF_LIGHT
+from .constants import SPEED_OF_LIGHT
 
 __all__ = [
     "MDPL2_PARAMETERS",
@@ -38,7 +38,7 @@ def get_cosmology(cosmology="MDPL2"):
 
     Examples
     --------
-    >>> from skcluster.observe import get_cosmology
+    >>> from skcluster.cosmology import get_cosmology
     >>> float(get_cosmology("MDPL2").H0.value)
     67.77
     >>> get_cosmology("Planck18").name
@@ -80,7 +80,7 @@ class RedshiftTable:
 
     Examples
     --------
-    >>> from skcluster.observe import RedshiftTable
+    >>> from skcluster.cosmology import RedshiftTable
     >>> table = RedshiftTable("MDPL2")
     >>> d = table.distance(0.117)  # comoving h^-1 Mpc
     >>> round(float(d), 1), round(float(table.redshift(d)), 6)
@@ -141,7 +141,7 @@ def hubble_velocity(z):
 
     Examples
     --------
-    >>> from skcluster.observe import hubble_velocity
+    >>> from skcluster.cosmology import hubble_velocity
     >>> round(float(hubble_velocity(0.01)), 1)
     2982.9
     """
@@ -154,7 +154,7 @@ def redshift_from_velocity(v):
 
     Examples
     --------
-    >>> from skcluster.observe import hubble_velocity, redshift_from_velocity
+    >>> from skcluster.cosmology import hubble_velocity, redshift_from_velocity
     >>> round(float(redshift_from_velocity(hubble_velocity(0.3))), 12)
     0.3
     """
@@ -167,7 +167,7 @@ def relativistic_add(u, v):
 
     Examples
     --------
-    >>> from skcluster.observe import relativistic_add
+    >>> from skcluster.cosmology import relativistic_add
     >>> round(float(relativistic_add(1000.0, 2000.0)), 3)
     2999.933
     """
@@ -181,7 +181,7 @@ def relativistic_subtract(u, v):
 
     Examples
     --------
-    >>> from skcluster.observe import relativistic_add, relativistic_subtract
+    >>> from skcluster.cosmology import relativistic_add, relativistic_subtract
     >>> round(float(relativistic_subtract(relativistic_add(500.0, 3e4), 3e4)), 9)
     500.0
     """
