@@ -59,7 +59,8 @@ def test_report_files_and_statistics(report, tiny_catalog):
     # on held-out clusters of the calibration prior, SBI's coverage is near nominal (tiny mock: 378 clusters)
     prior = data["models"]["sbi_msigma"]["coverage_calibration_prior"]
     assert abs(prior["0.68"] - 0.68) < COVERAGE_TOLERANCE and abs(prior["0.95"] - 0.95) < COVERAGE_TOLERANCE
-    assert "calibration prior (within +-0.03)" in md
+    assert "calibration prior (tolerance +-0.03)" in md
+    assert "verdicts: PASS: " in md  # the rule is printed with the checks
     # each coverage carries its halo-grouped standard error, larger than the binomial one of independent draws
     se = data["models"]["sbi_msigma"]["coverage_calibration_prior_se"]["0.68"]
     n = len(tiny_catalog.train.y)
