@@ -8,6 +8,7 @@ import skcluster  # noqa: E402
 
 project = "skcluster"
 author = "skcluster developers"
+copyright = "2026, skcluster developers"
 release = skcluster.__version__
 version = release
 
