@@ -122,9 +122,16 @@ def _figures(results, output, train_y):
     fig = Figure(figsize=(3.6 * ncol, 3.4 * nrow))
     # shared axes: the models' panels compare by eye
     axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True)
-    for ax, res in zip(axes.flat, ok):
+    for k, (ax, res) in enumerate(zip(axes.flat, ok)):
         plot_predicted_vs_true(*finite_predictions(res), ax=ax)
         ax.set_title(res.spec.label, fontsize=9)
+        # shared axes: axis labels on the outer panels only; tick labels under every panel with none below it
+        if k % ncol:
+            ax.set_ylabel("")
+        if k + ncol < len(ok):
+            ax.set_xlabel("")
+        else:
+            ax.xaxis.set_tick_params(labelbottom=True)
     for ax in axes.flat[len(ok):]:
         ax.set_visible(False)
     fig.tight_layout()
