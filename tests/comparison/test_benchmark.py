@@ -184,3 +184,31 @@ def test_pure_catalogue_gets_its_own_richness_cut(tiny_catalog):
     # the contaminated models still see every observation
     res = run_comparison(cat, [s for s in default_models() if s.name == "msigma"], n_splits=3)["msigma"]
     assert np.all(np.isfinite(res.y_pred))
+
+
+def test_report_predicted_vs_true_panels_share_their_axes(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from skcluster.comparison._benchmark import _figures
+
+    saved = {}
+    real_savefig = Figure.savefig
+
+    def keep(fig, fname, *args, **kwargs):
+        saved[str(fname).rsplit("/", 1)[-1]] = fig
+        return real_savefig(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    rng = np.random.default_rng(0)
+    results = {}
+    for k, (offset, scatter) in enumerate([(0.0, 0.05), (0.5, 0.3), (-0.4, 0.1), (0.0, 0.6), (0.2, 0.2)]):
+        y_true = rng.uniform(14, 15, 100)
+        results[k] = SimpleNamespace(error=None, y_true=y_true, y_pred=y_true + offset + rng.normal(0, scatter, 100),
+                                     spec=SimpleNamespace(label=f"model {k}"), intervals=None, extra={})
+    _figures(results, str(tmp_path), rng.uniform(14, 15, 50))
+    axes = [ax for ax in saved["predicted_vs_true.png"].axes if ax.get_visible()]
+    assert len(axes) == 5
+    assert len({ax.get_xlim() for ax in axes}) == 1 and len({ax.get_ylim() for ax in axes}) == 1

@@ -72,3 +72,4 @@ def test_report_checks_carry_verdicts():
     # CNN2D 0.2 <= 0.6 x 0.5 PASS; flow 0.25 > CNN2D FAIL; SBI 68% INCONCLUSIVE; 95% PASS; 50% not checked
     assert [v for _, v in checks] == ["PASS", "FAIL", "INCONCLUSIVE", "PASS"]
     assert "0.642 +- 0.047" in checks[2][0]
+
