@@ -50,7 +50,8 @@ intersphinx_mapping = write_inventories(os.path.join(os.path.dirname(os.path.abs
 # Dead references fail the -W build.
 nitpicky = True
 nitpick_ignore = [
-    # A private base of the probabilistic estimators; when it becomes public, document it in api.rst and drop this.
+    # A private base of the probabilistic estimators; when it becomes public, document it in api.rst
+    # and drop this line.
     ("py:class", "skcluster.estimators._probabilistic.PosteriorMixin"),
 ]
 

@@ -27,12 +27,14 @@ EXTERNAL = {
     }),
     "sklearn": ("https://scikit-learn.org/stable/", {
         "sklearn.pipeline.Pipeline": ("class", "modules/generated/sklearn.pipeline.Pipeline.html#$"),
-        "sklearn.pipeline.make_pipeline": ("function", "modules/generated/sklearn.pipeline.make_pipeline.html#$"),
+        "sklearn.pipeline.make_pipeline": (
+            "function", "modules/generated/sklearn.pipeline.make_pipeline.html#$"),
         "sklearn.utils.Bunch": ("class", "modules/generated/sklearn.utils.Bunch.html#$"),
         "sklearn.svm.SVR": ("class", "modules/generated/sklearn.svm.SVR.html#$"),
         "sklearn.model_selection.train_test_split": (
             "function", "modules/generated/sklearn.model_selection.train_test_split.html#$"),
-        "sklearn.model_selection.GroupKFold": ("class", "modules/generated/sklearn.model_selection.GroupKFold.html#$"),
+        "sklearn.model_selection.GroupKFold": (
+            "class", "modules/generated/sklearn.model_selection.GroupKFold.html#$"),
         "sklearn.model_selection.KFold": ("class", "modules/generated/sklearn.model_selection.KFold.html#$"),
     }),
     "astropy": ("https://docs.astropy.org/en/stable/", {

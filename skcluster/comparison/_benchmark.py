@@ -95,8 +95,8 @@ def _checks(stats):
                 continue
             se = errors.get(lvl)
             se_text = f" +- {se:.3f} (halo-grouped standard error)" if se is not None else ""
-            out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f}{se_text} of held-out clusters "
-                        f"drawn from the calibration prior (tolerance +-{COVERAGE_TOLERANCE})",
+            out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f}{se_text} of held-out "
+                        f"clusters drawn from the calibration prior (tolerance +-{COVERAGE_TOLERANCE})",
                         check_verdict(cov, float(lvl), COVERAGE_TOLERANCE, se)))
     return out
 

@@ -5,9 +5,9 @@ import math
 __all__ = ["VERDICT_RULE", "check_verdict"]
 
 #: One-line statement of :func:`check_verdict`'s rule, printed with the checks.
-VERDICT_RULE = ("PASS: the estimate is within the tolerance and its standard error is no larger than the tolerance; "
-                "FAIL: the miss beyond the tolerance exceeds 2 standard errors; INCONCLUSIVE otherwise "
-                "(the sample is too small to test the tolerance)")
+VERDICT_RULE = ("PASS: the estimate is within the tolerance and its standard error is no larger than the "
+                "tolerance; FAIL: the miss beyond the tolerance exceeds 2 standard errors; INCONCLUSIVE "
+                "otherwise (the sample is too small to test the tolerance)")
 
 
 def check_verdict(estimate, nominal, tolerance, standard_error=None, *, n_sigma=2.0):

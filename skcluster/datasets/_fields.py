@@ -50,7 +50,7 @@ def _find(table, names):
 
 
 def _numbers(table, name, path):
-    """Column ``name`` as floats; a missing or non-numeric cell raises an error naming file, column and row."""
+    """Column ``name`` as floats; an empty or non-numeric cell raises an error naming file, column, row."""
     col = table[name]
     mask = np.asarray(getattr(col, "mask", False), dtype=bool) & np.ones(len(col), dtype=bool)
     bad = None
@@ -70,8 +70,8 @@ def _numbers(table, name, path):
         raise ValueError(f"{path!r}: column {name!r} could not be read as numbers.")
     row, what = bad
     raise ValueError(
-        f"{path!r}: column {name!r}, data row {row + 1} (not counting the header) holds {what}, not a number; "
-        "fix or remove that row."
+        f"{path!r}: column {name!r}, data row {row + 1} (not counting the header) holds {what}, "
+        "not a number; fix or remove that row."
     )
 
 

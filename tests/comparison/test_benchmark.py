@@ -206,8 +206,9 @@ def test_report_predicted_vs_true_panels_share_their_axes(tmp_path, monkeypatch)
     results = {}
     for k, (offset, scatter) in enumerate([(0.0, 0.05), (0.5, 0.3), (-0.4, 0.1), (0.0, 0.6), (0.2, 0.2)]):
         y_true = rng.uniform(14, 15, 100)
-        results[k] = SimpleNamespace(error=None, y_true=y_true, y_pred=y_true + offset + rng.normal(0, scatter, 100),
-                                     spec=SimpleNamespace(label=f"model {k}"), intervals=None, extra={})
+        y_pred = y_true + offset + rng.normal(0, scatter, 100)
+        results[k] = SimpleNamespace(error=None, y_true=y_true, y_pred=y_pred, intervals=None, extra={},
+                                     spec=SimpleNamespace(label=f"model {k}"))
     _figures(results, str(tmp_path), rng.uniform(14, 15, 50))
     axes = [ax for ax in saved["predicted_vs_true.png"].axes if ax.get_visible()]
     assert len(axes) == 5

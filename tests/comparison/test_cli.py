@@ -114,7 +114,8 @@ def test_keras_backend_chosen_from_what_is_installed(monkeypatch, tmp_path):
         ([], 0),
     ],
 )
-def test_benchmark_exit_code_is_nonzero_exactly_when_a_check_fails(verdicts, status, tmp_path, monkeypatch, capsys):
+def test_benchmark_exit_code_is_nonzero_exactly_when_a_check_fails(verdicts, status, tmp_path, monkeypatch,
+                                                                   capsys):
     from skcluster.comparison import _benchmark
 
     # a finished run whose statistics give these verdicts, without fitting anything
@@ -122,10 +123,11 @@ def test_benchmark_exit_code_is_nonzero_exactly_when_a_check_fails(verdicts, sta
     from skcluster.metrics import residual_summary
 
     summary = residual_summary([14.0, 14.5, 15.0], [14.1, 14.4, 15.2])
-    stats = {"msigma": {"label": "M-sigma", "error": None, "sample": "contaminated", "paper": {}, "summary": summary,
-                        "fit_seconds_per_fold": 0.1, "predict_us_per_cluster": 1.0}}
+    stats = {"msigma": {"label": "M-sigma", "error": None, "sample": "contaminated", "paper": {},
+                        "summary": summary, "fit_seconds_per_fold": 0.1, "predict_us_per_cluster": 1.0}}
     monkeypatch.setattr(_benchmark, "comparison_statistics", lambda *args, **kwargs: stats)
-    monkeypatch.setattr(_benchmark, "_checks", lambda stats: [(f"check number {k}", v) for k, v in enumerate(verdicts)])
+    checks = [(f"check number {k}", v) for k, v in enumerate(verdicts)]
+    monkeypatch.setattr(_benchmark, "_checks", lambda stats: checks)
     monkeypatch.setattr(_benchmark, "build_catalog", lambda **kwargs: make_tiny_catalog())
     assert main(["benchmark", "--quick", "--quiet", "-o", str(tmp_path)]) == status
     out = capsys.readouterr().out
@@ -134,7 +136,8 @@ def test_benchmark_exit_code_is_nonzero_exactly_when_a_check_fails(verdicts, sta
     assert ("INCONCLUSIVE: the sample is too small" in out) == ("INCONCLUSIVE" in verdicts)
     assert ("FAILED" in out) == ("FAIL" in verdicts)
     if verdicts:
-        assert f"check {verdicts[-1]}: check number {len(verdicts) - 1}" in (tmp_path / "report.md").read_text()
+        last = f"check {verdicts[-1]}: check number {len(verdicts) - 1}"
+        assert last in (tmp_path / "report.md").read_text()
 
 
 def make_tiny_catalog():

@@ -52,7 +52,8 @@ def test_read_field_errors(tmp_path):
     [
         ("rv.csv", "R_proj,v_los\n0.1,100\n0.2,abc\n", "v_los", 2, "'abc'"),
         ("rv.txt", "# radii in Mpc\ndproj vlos\n0.1 100\n0.2 120\nx1 130\n", "dproj", 3, "'x1'"),
-        ("sky.csv", "ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,0.024\n194.8,,0.024\n", "dec", 3, "an empty cell"),
+        ("sky.csv", "ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,0.024\n194.8,,0.024\n", "dec", 3,
+         "an empty cell"),
         ("sky_z.csv", "ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,\n", "z", 2, "an empty cell"),
     ],
 )
