@@ -2,6 +2,9 @@
 
 Run ``skcluster --help`` or ``skcluster COMMAND --help``. Exit codes: 0 on
 success, 1 when the work failed (the message says why), 2 for bad usage.
+``skcluster benchmark`` exits 1 when a model failed or an acceptance check
+FAILed; a check that is INCONCLUSIVE (the sample is too small to test its
+tolerance) is reported, and the exit code stays 0.
 """
 
 import argparse
@@ -151,7 +154,8 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 on failure, 2 on bad usage.
+        0 on success, 1 on failure (for ``benchmark``: a model failed or a
+        check FAILed), 2 on bad usage.
 
     Examples
     --------

@@ -75,7 +75,7 @@ def _check_path(path, *, must_exist):
 
 
 def untrusted_types(path, trusted=None):
-    """Types in a model file that :func:`load_model` would refuse.
+    """Types in a model file that :func:`~skcluster.io.load_model` would refuse.
 
     Reads the file's JSON schema only; nothing in it is built.
 
@@ -166,7 +166,7 @@ def save_model(model, path):
 
 
 def load_model(path, *, trusted=None):
-    """Load a model saved by :func:`save_model`, building only trusted types.
+    """Load a model saved by :func:`~skcluster.io.save_model`, building only trusted types.
 
     The file's JSON schema is read first; if it names any type that is not
     trusted by skops (numpy, scipy, scikit-learn, builtins), not in

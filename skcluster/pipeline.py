@@ -110,7 +110,7 @@ class Pipeline(_SkPipeline):
 
 
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False):
-    """Build a :class:`Pipeline` with step names generated from the classes.
+    """Build a :class:`~skcluster.pipeline.Pipeline` with step names generated from the classes.
 
     Same as :func:`sklearn.pipeline.make_pipeline`, returning the skcluster
     :class:`Pipeline` that also forwards the probabilistic API.

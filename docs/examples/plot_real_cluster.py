@@ -19,7 +19,7 @@ from skcluster.plotting import plot_phase_space
 
 field = load_field("coma_desi")
 print(field.description)
-print(f"{len(field.cluster)} galaxies; columns x_proj, y_proj [h^-1 Mpc], v_los [km/s]")
+print(f"{len(field.cluster)} galaxies: x_proj, y_proj [h^-1 Mpc], v_los [km/s]")
 
 # %%
 # The galaxies in (R_proj, v_los), with the 1.6 h^-1 Mpc, +-2200 km/s
@@ -33,8 +33,10 @@ ax.set_title("Coma (DESI)")
 # the two (0.02 dex in mass), small beside the 68% interval, and the galaxy
 # selection of the mock is not DESI's: read the number as an illustration.
 catalog = make_mock_catalog(random_state=0, **TINY_MOCK_PARAMS)
-model = SBICalibrator(make_pipeline(CylinderCut(min_galaxies=None), MSigma()), cv=5)
+point = make_pipeline(CylinderCut(min_galaxies=None), MSigma())
+model = SBICalibrator(point, cv=5)
 model.fit(catalog.train.X, catalog.train.y, groups=catalog.train.groups)
 median = model.predict([field.cluster])[0]
 lo, hi = model.predict_interval([field.cluster], confidence_level=0.68)[0]
-print(f"Coma: log10 M200c = {median:.2f} (+{hi - median:.2f} / -{median - lo:.2f}) [h^-1 Msun], 68% interval")
+print(f"Coma: log10 M200c = {median:.2f} [h^-1 Msun]")
+print(f"68% interval: {lo:.2f} to {hi:.2f} [h^-1 Msun]")

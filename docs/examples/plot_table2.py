@@ -67,9 +67,11 @@ for name, y_pred in predictions.items():
 
 # %%
 # Predicted against true mass, with the median and the 16-84 and 3-97
-# percentile bands of the predictions in bins of true mass.
-fig, axes = plt.subplots(1, len(predictions), figsize=(3.2 * len(predictions), 3.2), sharey=True)
+# percentile bands of the predictions in bins of true mass. The panels share
+# their axes, so the models compare by eye.
+fig, axes = plt.subplots(1, len(predictions), figsize=(3.2 * len(predictions), 3.4),
+                         sharex=True, sharey=True, layout="constrained")
 for ax, (name, y_pred) in zip(axes, predictions.items()):
     plot_predicted_vs_true(test.y, y_pred, bins=5, ax=ax)
     ax.set_title(name, fontsize=9)
-fig.tight_layout()
+    ax.label_outer()

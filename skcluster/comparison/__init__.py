@@ -5,6 +5,7 @@ from ._folds import halo_folds
 from ._models import MODEL_NAMES, default_models
 from ._report import comparison_statistics, write_report
 from ._runner import ModelResult, ModelSpec, run_comparison
+from ._verdicts import check_verdict
 
 __all__ = [
     "MODEL_NAMES",
@@ -12,6 +13,7 @@ __all__ = [
     "ModelResult",
     "ModelSpec",
     "build_catalog",
+    "check_verdict",
     "comparison_statistics",
     "default_models",
     "halo_folds",

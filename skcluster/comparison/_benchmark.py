@@ -4,7 +4,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from ..metrics import interval_coverage
 from ._models import default_models
 from ._report import comparison_statistics, finite_predictions, write_report
 from ._runner import COVERAGE_LEVELS, run_comparison
+from ._verdicts import VERDICT_RULE, check_verdict
 
 __all__ = ["QUICK_CATALOG", "build_catalog", "run_benchmark"]
 
@@ -21,6 +22,8 @@ QUICK_CATALOG = {"n_realizations": 2, "box_size": 300.0, "test_fraction": 0.3}
 ROBUSTNESS_MODELS = ("msigma", "sdm_2d", "cnn_1d", "cnn_2d")
 #: Credibility levels of the coverage acceptance checks (the rest of the curve is reported, not checked).
 CHECKED_LEVELS = ("0.68", "0.95")
+#: Largest accepted distance of a checked coverage from its credibility level.
+COVERAGE_TOLERANCE = 0.03
 #: Test clusters of the robustness test (full, quick): SDM predictions cost one divergence per training cluster.
 ROBUSTNESS_CLUSTERS = (200, 60)
 
@@ -50,16 +53,27 @@ def build_catalog(*, quick=False, random_state=0, progress=False):
 
 @dataclass
 class BenchmarkReport:
-    """What :func:`run_benchmark` produced."""
+    """What :func:`run_benchmark` produced.
+
+    ``checks`` holds the acceptance checks as (description, verdict) pairs,
+    the verdict being ``"PASS"``, ``"FAIL"`` or ``"INCONCLUSIVE"`` (see
+    :func:`check_verdict`); ``ok`` is False when a model failed or a check
+    FAILed (an INCONCLUSIVE check does not make the run fail).
+    """
 
     paths: dict
     stats: dict
     summary_text: str
     ok: bool
+    checks: list = field(default_factory=list)
 
 
 def _checks(stats):
-    """The issue's acceptance checks, as (description, passed) pairs."""
+    """The acceptance checks, as (description, verdict) pairs.
+
+    The verdict (PASS, FAIL or INCONCLUSIVE) is :func:`check_verdict`'s;
+    the scatter checks have no standard error, so they PASS or FAIL.
+    """
     out = []
 
     def std(name):
@@ -69,9 +83,9 @@ def _checks(stats):
     cnn, ms, flow = std("cnn_2d"), std("msigma"), std("flow")
     if cnn is not None and ms is not None:
         out.append((f"CNN2D scatter {cnn:.3f} <= 0.6 x contaminated M-sigma {ms:.3f} (paper ratio 0.42)",
-                    cnn <= 0.6 * ms))
+                    "PASS" if cnn <= 0.6 * ms else "FAIL"))
     if flow is not None and cnn is not None:
-        out.append((f"flow scatter {flow:.3f} <= CNN2D {cnn:.3f}", flow <= cnn))
+        out.append((f"flow scatter {flow:.3f} <= CNN2D {cnn:.3f}", "PASS" if flow <= cnn else "FAIL"))
     for e in stats.values():
         # SBI's posteriors are calibrated for clusters drawn like the calibration set (the flat training
         # sample); on the mass-function test sample their prior is wrong by design (see the SBI guide)
@@ -79,9 +93,11 @@ def _checks(stats):
         for lvl, cov in (e.get("coverage_calibration_prior") or {}).items():
             if lvl not in CHECKED_LEVELS:
                 continue
-            se = f" +- {errors[lvl]:.3f} (halo-grouped standard error)" if lvl in errors else ""
-            out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f}{se} of held-out clusters "
-                        f"drawn from the calibration prior (within +-0.03)", abs(cov - float(lvl)) <= 0.03))
+            se = errors.get(lvl)
+            se_text = f" +- {se:.3f} (halo-grouped standard error)" if se is not None else ""
+            out.append((f"{e['label']}: {float(lvl):.0%} interval covers {cov:.3f}{se_text} of held-out "
+                        f"clusters drawn from the calibration prior (tolerance +-{COVERAGE_TOLERANCE})",
+                        check_verdict(cov, float(lvl), COVERAGE_TOLERANCE, se)))
     return out
 
 
@@ -104,10 +120,18 @@ def _figures(results, output, train_y):
     ncol = min(4, len(ok))
     nrow = int(np.ceil(len(ok) / ncol))
     fig = Figure(figsize=(3.6 * ncol, 3.4 * nrow))
-    axes = fig.subplots(nrow, ncol, squeeze=False)
-    for ax, res in zip(axes.flat, ok):
+    # shared axes: the models' panels compare by eye
+    axes = fig.subplots(nrow, ncol, squeeze=False, sharex=True, sharey=True)
+    for k, (ax, res) in enumerate(zip(axes.flat, ok)):
         plot_predicted_vs_true(*finite_predictions(res), ax=ax)
         ax.set_title(res.spec.label, fontsize=9)
+        # shared axes: axis labels on the outer panels only; tick labels under every panel with none below it
+        if k % ncol:
+            ax.set_ylabel("")
+        if k + ncol < len(ok):
+            ax.set_xlabel("")
+        else:
+            ax.xaxis.set_tick_params(labelbottom=True)
     for ax in axes.flat[len(ok):]:
         ax.set_visible(False)
     fig.tight_layout()
@@ -228,7 +252,8 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
         f"{os.cpu_count()} cores; load {os.getloadavg()[0]:.1f}",
         f"total time: {time.perf_counter() - t_start:.0f} s wall, {time.process_time() - cpu_start:.0f} s CPU "
         f"(this process, all its threads)",
-    ] + [f"check {'PASSED' if ok else 'FAILED'}: {desc}" for desc, ok in checks]
+    ] + ([f"verdicts: {VERDICT_RULE}"] if checks else [])
+    header += [f"check {verdict}: {desc}" for desc, verdict in checks]
     command = " ".join(["skcluster"] + sys.argv[1:]) if sys.argv and sys.argv[0].endswith("skcluster") else None
     if command and os.environ.get("KERAS_BACKEND"):  # the backend is part of the reproducing command
         command = f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} {command}"
@@ -236,6 +261,20 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
     lines = [f"{e['label']:<32s} std {e['summary']['std']:.3f} dex" if not e["error"]
              else f"{e['label']:<32s} FAILED: {e['error']}" for e in stats.values()]
     lines += header[-len(checks):] if checks else []
+    lines += _verdict_summary(checks)
     lines.append(f"report: {paths['markdown']} and {paths['html']}")
-    ok = all(e["error"] is None for e in stats.values())
-    return BenchmarkReport(paths=paths, stats=stats, summary_text="\n".join(lines), ok=ok)
+    ok = all(e["error"] is None for e in stats.values()) and all(v != "FAIL" for _, v in checks)
+    return BenchmarkReport(paths=paths, stats=stats, summary_text="\n".join(lines), ok=ok, checks=checks)
+
+
+def _verdict_summary(checks):
+    """Closing lines of the summary: how many checks failed or were inconclusive, and what that means."""
+    failed = sum(v == "FAIL" for _, v in checks)
+    unsure = sum(v == "INCONCLUSIVE" for _, v in checks)
+    lines = []
+    if failed:
+        lines.append(f"{failed} check(s) FAILED: the data exclude meeting their tolerance.")
+    if unsure:
+        lines.append(f"{unsure} check(s) INCONCLUSIVE: the sample is too small to test their tolerance "
+                     "(not a failure; a larger run, e.g. without --quick, decides).")
+    return lines

@@ -166,5 +166,6 @@ def default_models():
     return specs
 
 
+#: Names of the models of the main job (the choices of ``skcluster benchmark --models``).
 MODEL_NAMES = ("msigma_pure", "msigma", "msigma_clip", "sdm_1d", "sdm_2d", "cnn_1d", "cnn_2d", "flow",
                "flow_affine", "sbi_msigma", "sbi_cnn2d", "cnn_3d", "sbi_cnn3d")

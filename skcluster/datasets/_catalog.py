@@ -109,7 +109,7 @@ def _read_ragged(group, name):
 
 
 def save_catalog(catalog, path):
-    """Write a :class:`MockCatalog` to an HDF5 file.
+    """Write a :class:`~skcluster.datasets.MockCatalog` to an HDF5 file.
 
     Ragged per-cluster arrays are stored concatenated with offsets
     (``<name>_data``, ``<name>_offsets``); parameters as a JSON attribute.
@@ -153,7 +153,7 @@ def save_catalog(catalog, path):
 
 
 def load_catalog(path):
-    """Read a catalogue written by :func:`save_catalog`.
+    """Read a catalogue written by :func:`~skcluster.datasets.save_catalog`.
 
     Parameters
     ----------

@@ -49,6 +49,32 @@ def _find(table, names):
     return None
 
 
+def _numbers(table, name, path):
+    """Column ``name`` as floats; an empty or non-numeric cell raises an error naming file, column, row."""
+    col = table[name]
+    mask = np.asarray(getattr(col, "mask", False), dtype=bool) & np.ones(len(col), dtype=bool)
+    bad = None
+    if mask.any():
+        bad = int(np.flatnonzero(mask)[0]), "an empty cell"
+    else:
+        try:
+            return np.asarray(col, dtype=float)
+        except (TypeError, ValueError):
+            for i, value in enumerate(np.asarray(col)):
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    bad = i, repr(str(value))
+                    break
+    if bad is None:  # pragma: no cover - float() accepted every cell one by one
+        raise ValueError(f"{path!r}: column {name!r} could not be read as numbers.")
+    row, what = bad
+    raise ValueError(
+        f"{path!r}: column {name!r}, data row {row + 1} (not counting the header) holds {what}, "
+        "not a number; fix or remove that row."
+    )
+
+
 def read_field(path, *, center=None, cosmology="MDPL2", radius_h=None, radius_physical=False):
     """Read a galaxy field into one cluster observation.
 
@@ -63,6 +89,10 @@ def read_field(path, *, center=None, cosmology="MDPL2", radius_h=None, radius_ph
       ``radius_physical`` (physical, converted with the centre's redshift).
       There is no azimuth, so ``x_proj = R`` and ``y_proj = 0``: use such fields
       with (R_proj, v_los) features only.
+
+    Rows whose redshift is NaN are skipped; an empty cell or a value that is
+    not a number in a column used raises a ValueError naming the file, the
+    column and the row.
 
     Parameters
     ----------
@@ -107,20 +137,20 @@ def read_field(path, *, center=None, cosmology="MDPL2", radius_h=None, radius_ph
             raise ValueError(
                 f"{path!r} has sky positions; give the cluster centre as center=(RA [deg], Dec [deg], z)."
             )
-        z = np.asarray(table["z"], dtype=float)
-        ok = np.isfinite(z)
-        return sky_to_phase_space(np.asarray(table[ra], float)[ok], np.asarray(table[dec], float)[ok], z[ok],
+        z = _numbers(table, "z", path)
+        ok = np.isfinite(z)  # rows with a NaN redshift are skipped
+        return sky_to_phase_space(_numbers(table, ra, path)[ok], _numbers(table, dec, path)[ok], z[ok],
                                   *center, cosmology=cosmology)
     rcol, vcol = _find(table, _R_NAMES), _find(table, _V_NAMES)
     if rcol and vcol:
-        r = np.asarray(table[rcol], dtype=float)
+        r = _numbers(table, rcol, path)
         if radius_h is not None:
             r = r * radius_h
         if radius_physical:
             if center is None:
                 raise ValueError("radius_physical=True needs the cluster redshift: center=(RA, Dec, z).")
             r = r * (1.0 + center[2])
-        return np.column_stack([r, np.zeros_like(r), np.asarray(table[vcol], dtype=float)])
+        return np.column_stack([r, np.zeros_like(r), _numbers(table, vcol, path)])
     raise ValueError(
         f"{path!r} has columns {table.colnames}; expected sky positions (ra, dec, z) or projected radius and "
         "velocity (R_proj, v_los)."
@@ -168,11 +198,12 @@ def load_field(name, *, cosmology="MDPL2"):
 def _load_desi(path, center, cosmology):
     from astropy.table import Table
 
-    table = Table.read(str(path), format="ascii.csv")
+    path = str(path)
+    table = Table.read(path, format="ascii.csv")
     morph = np.asarray(table["morphtype"].filled("") if hasattr(table["morphtype"], "filled") else table["morphtype"],
                        dtype=str)
-    z = np.asarray(table["z"], dtype=float)
+    z = _numbers(table, "z", path)
     keep = ~np.isin(morph, ["PSF", "DUP"]) & (z >= 0.002) & np.isfinite(z)
-    return sky_to_phase_space(np.asarray(table["mean_fiber_ra"], float)[keep],
-                              np.asarray(table["mean_fiber_dec"], float)[keep], z[keep], *center,
+    return sky_to_phase_space(_numbers(table, "mean_fiber_ra", path)[keep],
+                              _numbers(table, "mean_fiber_dec", path)[keep], z[keep], *center,
                               cosmology=cosmology)

@@ -121,7 +121,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
     redshift : float, default=0.117
         Snapshot redshift (the papers' MDPL2 snapshot).
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`skcluster.observe.get_cosmology`.
+        See :func:`skcluster.cosmology.get_cosmology`.
     sigma8, n_s : float, default=None
         Power spectrum normalisation and slope (see :func:`skcluster.simulate.colossus_cosmology`).
     hod : float, dict, Zheng07HOD or ConditionalLuminosityFunction, default=-19.0

@@ -85,8 +85,8 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         ``activation`` on the flattened features, one MLP per affine block.
         'ho2019': the Ho et al. (2019) CNN2D layers (1D convolutions along
         v_los with the projected-radius bins as channels, max-pooling,
-        dropout, Dense(128) and Dense(64), ReLU, max-norm kernels; see
-        :func:`~skcluster.estimators._cnn_architectures.ho2019_trunk`), shared
+        dropout, Dense(128) and Dense(64), ReLU, max-norm kernels: the
+        trunk of the Ho et al. networks of :class:`~skcluster.CNNRegressor`), shared
         by all density parameters; ``hidden_layer_sizes`` and ``activation``
         are then not used; ``dropout`` sets the rate of its dropout layer.
         It takes 2D images ``(n, n_R, n_v)`` or 1D
@@ -143,7 +143,7 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
     model_ : keras.Model
         Network from standardised features to density parameters.
     density_ : object
-        The density family (see :mod:`skcluster.estimators._flow_densities`).
+        The density family (see ``density`` above).
     feature_mean_, feature_scale_ : ndarray of shape (n_features,) or float
         Feature standardisation (floats for ``feature_scaling='global'``,
         0 and 1 for 'none').

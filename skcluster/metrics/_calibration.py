@@ -102,7 +102,7 @@ def _covered(y, iv):
 
 
 def coverage_standard_error(y_true, intervals, groups=None):
-    """Standard error of :func:`interval_coverage`, grouped by halo.
+    """Standard error of :func:`~skcluster.metrics.interval_coverage`, grouped by halo.
 
     Lines of sight of one halo are not independent draws, so the error of a
     coverage fraction is the cluster-robust one: with ``c_i`` the 0/1

@@ -101,7 +101,7 @@ def sampling_robustness(estimator, X, *, rates=None, n_draws=10, min_galaxies=1,
     X : list of ndarray of shape (n_galaxies, 3)
         Test clusters: (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]).
     rates : array-like of float, default=None
-        Sampling rates in (0, 1]; default :data:`DEFAULT_RATES`
+        Sampling rates in (0, 1]; default ``DEFAULT_RATES``
         (0.1, 0.15, ..., 1).
     n_draws : int, default=10
         Random subsamples per cluster and rate (Ho et al.: 10).

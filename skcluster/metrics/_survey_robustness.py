@@ -118,7 +118,7 @@ def effect_robustness(estimator, X, effects, *, y=None, n_draws=3, random_state=
 
 
 def effect_robustness_summary(result):
-    """Table-4-style summary of :func:`effect_robustness`, one entry per effect.
+    """Table-4-style summary of :func:`~skcluster.metrics.effect_robustness`, one entry per effect.
 
     Parameters
     ----------

@@ -35,14 +35,18 @@ LABELS = {
 
 
 def get_axes(ax, figsize=(5.0, 4.0)):
-    """Return ``ax``, or new Axes on a new pyplot figure if it is None."""
+    """Return ``ax``, or new Axes on a new pyplot figure if it is None.
+
+    The new figure uses the constrained layout, so axis labels and titles are
+    not clipped.
+    """
     if ax is not None:
         if not hasattr(ax, "plot") or not hasattr(ax, "figure"):
             raise TypeError(f"ax must be a matplotlib Axes or None; got {type(ax).__name__}.")
         return ax
     import matplotlib.pyplot as plt
 
-    _, ax = plt.subplots(figsize=figsize)
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
 

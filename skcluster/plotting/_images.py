@@ -28,7 +28,7 @@ def _check_image(image, name):
 
 
 def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=APERTURE, v_cut=V_CUT, ax=None,
-                     cmap="viridis", color="white"):
+                     cmap="viridis", color=None):
     """Projected phase space of one cluster: galaxies and/or their KDE image.
 
     Parameters
@@ -50,8 +50,9 @@ def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=APERTURE
         Where to draw; a new figure if None.
     cmap : str, default="viridis"
         Colour map of the image.
-    color : str, default="white"
-        Colour of the galaxy points.
+    color : str, default=None
+        Colour of the galaxy points; None draws them white over an image and
+        black on the plain background.
 
     Returns
     -------
@@ -62,7 +63,9 @@ def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=APERTURE
     >>> from skcluster.testing import make_toy_clusters
     >>> from skcluster.plotting import plot_phase_space
     >>> X, y, _ = make_toy_clusters(1, random_state=0)
-    >>> ax = plot_phase_space(X[0], color="k")
+    >>> ax = plot_phase_space(X[0])
+    >>> ax.collections[0].get_facecolor()[0].tolist()  # black points on white
+    [0.0, 0.0, 0.0, 1.0]
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('$R_\\\\mathrm{proj}$ [$h^{-1}$ Mpc]', '$v_\\\\mathrm{los}$ [km s$^{-1}$]')
     >>> import matplotlib.pyplot as plt; plt.close(ax.figure)
@@ -78,6 +81,8 @@ def plot_phase_space(cluster=None, *, image=None, extent=None, aperture=APERTURE
         from ..validation import check_clusters
 
         c = check_clusters([cluster])[0]
+        if color is None:
+            color = "white" if image is not None else "black"
         ax.scatter(np.hypot(c[:, 0], c[:, 1]), c[:, 2], s=6, color=color, edgecolor="none")
     ax.set_xlim(ext[0], ext[1])
     ax.set_ylim(ext[2], ext[3])

@@ -36,7 +36,7 @@ def colossus_cosmology(cosmology="MDPL2", *, sigma8=None, n_s=None):
     Parameters
     ----------
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`skcluster.observe.get_cosmology`. Only flat LCDM is supported.
+        See :func:`skcluster.cosmology.get_cosmology`. Only flat LCDM is supported.
     sigma8, n_s : float, default=None
         Power-spectrum normalisation and spectral index. By default MDPL2's
         (0.8228, 0.96) for ``"MDPL2"``, otherwise read from the astropy

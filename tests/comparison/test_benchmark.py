@@ -59,7 +59,8 @@ def test_report_files_and_statistics(report, tiny_catalog):
     # on held-out clusters of the calibration prior, SBI's coverage is near nominal (tiny mock: 378 clusters)
     prior = data["models"]["sbi_msigma"]["coverage_calibration_prior"]
     assert abs(prior["0.68"] - 0.68) < COVERAGE_TOLERANCE and abs(prior["0.95"] - 0.95) < COVERAGE_TOLERANCE
-    assert "calibration prior (within +-0.03)" in md
+    assert "calibration prior (tolerance +-0.03)" in md
+    assert "verdicts: PASS: " in md  # the rule is printed with the checks
     # each coverage carries its halo-grouped standard error, larger than the binomial one of independent draws
     se = data["models"]["sbi_msigma"]["coverage_calibration_prior_se"]["0.68"]
     n = len(tiny_catalog.train.y)
@@ -183,3 +184,32 @@ def test_pure_catalogue_gets_its_own_richness_cut(tiny_catalog):
     # the contaminated models still see every observation
     res = run_comparison(cat, [s for s in default_models() if s.name == "msigma"], n_splits=3)["msigma"]
     assert np.all(np.isfinite(res.y_pred))
+
+
+def test_report_predicted_vs_true_panels_share_their_axes(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from skcluster.comparison._benchmark import _figures
+
+    saved = {}
+    real_savefig = Figure.savefig
+
+    def keep(fig, fname, *args, **kwargs):
+        saved[str(fname).rsplit("/", 1)[-1]] = fig
+        return real_savefig(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    rng = np.random.default_rng(0)
+    results = {}
+    for k, (offset, scatter) in enumerate([(0.0, 0.05), (0.5, 0.3), (-0.4, 0.1), (0.0, 0.6), (0.2, 0.2)]):
+        y_true = rng.uniform(14, 15, 100)
+        y_pred = y_true + offset + rng.normal(0, scatter, 100)
+        results[k] = SimpleNamespace(error=None, y_true=y_true, y_pred=y_pred, intervals=None, extra={},
+                                     spec=SimpleNamespace(label=f"model {k}"))
+    _figures(results, str(tmp_path), rng.uniform(14, 15, 50))
+    axes = [ax for ax in saved["predicted_vs_true.png"].axes if ax.get_visible()]
+    assert len(axes) == 5
+    assert len({ax.get_xlim() for ax in axes}) == 1 and len({ax.get_ylim() for ax in axes}) == 1

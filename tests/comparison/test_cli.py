@@ -102,3 +102,48 @@ def test_keras_backend_chosen_from_what_is_installed(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     _choose_keras_backend()
     assert os.environ["KERAS_BACKEND"] == "jax"
+
+
+@pytest.mark.parametrize(
+    "verdicts, status",
+    [
+        (["PASS", "PASS"], 0),
+        (["PASS", "INCONCLUSIVE"], 0),
+        (["PASS", "FAIL"], 1),
+        (["INCONCLUSIVE", "FAIL"], 1),
+        ([], 0),
+    ],
+)
+def test_benchmark_exit_code_is_nonzero_exactly_when_a_check_fails(verdicts, status, tmp_path, monkeypatch,
+                                                                   capsys):
+    from skcluster.comparison import _benchmark
+
+    # a finished run whose statistics give these verdicts, without fitting anything
+    monkeypatch.setattr(_benchmark, "run_comparison", lambda *args, **kwargs: {})
+    from skcluster.metrics import residual_summary
+
+    summary = residual_summary([14.0, 14.5, 15.0], [14.1, 14.4, 15.2])
+    stats = {"msigma": {"label": "M-sigma", "error": None, "sample": "contaminated", "paper": {},
+                        "summary": summary, "fit_seconds_per_fold": 0.1, "predict_us_per_cluster": 1.0}}
+    monkeypatch.setattr(_benchmark, "comparison_statistics", lambda *args, **kwargs: stats)
+    checks = [(f"check number {k}", v) for k, v in enumerate(verdicts)]
+    monkeypatch.setattr(_benchmark, "_checks", lambda stats: checks)
+    monkeypatch.setattr(_benchmark, "build_catalog", lambda **kwargs: make_tiny_catalog())
+    assert main(["benchmark", "--quick", "--quiet", "-o", str(tmp_path)]) == status
+    out = capsys.readouterr().out
+    for k, v in enumerate(verdicts):
+        assert f"check {v}: check number {k}" in out
+    assert ("INCONCLUSIVE: the sample is too small" in out) == ("INCONCLUSIVE" in verdicts)
+    assert ("FAILED" in out) == ("FAIL" in verdicts)
+    if verdicts:
+        last = f"check {verdicts[-1]}: check number {len(verdicts) - 1}"
+        assert last in (tmp_path / "report.md").read_text()
+
+
+def make_tiny_catalog():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    sample = SimpleNamespace(y=np.array([14.0, 14.5]), groups=np.array([0, 1]))
+    return SimpleNamespace(train=sample, test=sample)

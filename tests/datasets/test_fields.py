@@ -45,3 +45,28 @@ def test_read_field_errors(tmp_path):
         read_field(other)
     with pytest.raises(ValueError, match="Unknown field 'virgo'"):
         load_field("virgo")
+
+
+@pytest.mark.parametrize(
+    "name, text, column, row, what",
+    [
+        ("rv.csv", "R_proj,v_los\n0.1,100\n0.2,abc\n", "v_los", 2, "'abc'"),
+        ("rv.txt", "# radii in Mpc\ndproj vlos\n0.1 100\n0.2 120\nx1 130\n", "dproj", 3, "'x1'"),
+        ("sky.csv", "ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,0.024\n194.8,,0.024\n", "dec", 3,
+         "an empty cell"),
+        ("sky_z.csv", "ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,\n", "z", 2, "an empty cell"),
+    ],
+)
+def test_bad_value_names_file_column_and_row(tmp_path, name, text, column, row, what):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError) as exc:
+        read_field(path, center=(194.9, 27.9, 0.023))
+    msg = str(exc.value)
+    assert str(path) in msg and f"column {column!r}" in msg and f"data row {row} " in msg and what in msg, msg
+
+
+def test_nan_redshift_rows_are_skipped(tmp_path):
+    path = tmp_path / "sky.csv"
+    path.write_text("ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,nan\n")
+    assert read_field(path, center=(194.9, 27.9, 0.023)).shape == (1, 3)

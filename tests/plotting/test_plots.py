@@ -116,6 +116,36 @@ def test_phase_space_points_and_image():
     np.testing.assert_allclose(ax.images[0].get_array(), image.T)  # R horizontal, v vertical
     offsets = ax.collections[0].get_offsets()
     np.testing.assert_allclose(offsets[:, 0], np.hypot(X[0][:, 0], X[0][:, 1]))
+    # white points over the image
+    np.testing.assert_allclose(ax.collections[0].get_facecolor()[0], mpl.colors.to_rgba("white"))
+
+
+def test_phase_space_points_alone_are_visible_on_white():
+    from matplotlib.colors import to_rgba
+
+    X, _, _ = make_toy_clusters(1, random_state=0)
+    ax = plot_phase_space(X[0], ax=_axes())
+    _render(ax)
+    points = ax.collections[0].get_facecolor()[0]
+    background = to_rgba(ax.get_facecolor())
+    assert np.abs(points[:3] - np.asarray(background[:3])).sum() > 1.5  # far from the white background
+    ax = plot_phase_space(X[0], ax=_axes(), color="tab:red")
+    np.testing.assert_allclose(ax.collections[0].get_facecolor()[0], to_rgba("tab:red"))
+
+
+def test_new_figures_keep_their_labels_inside():
+    import matplotlib.pyplot as plt
+
+    X, _, _ = make_toy_clusters(1, random_state=0)
+    ax = plot_phase_space(X[0])
+    fig = ax.figure
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        box = ax.yaxis.label.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width and box.y1 <= fig.bbox.height
+    finally:
+        plt.close(fig)
 
 
 def test_saliency_map_symmetric_colours():
