@@ -108,7 +108,7 @@ def _write_catalogue(path, n):
 
 
 def _warm_up(kde, source):
-    from skcluster.scaling._dask import chunk_images
+    from skcluster.parallel._dask import chunk_images
 
     chunk_images(kde, source.chunk(0, 10), 0)
 
@@ -117,7 +117,7 @@ def run_throughput(args):
     import distributed
 
     from skcluster import PhaseSpaceKDE
-    from skcluster.scaling import ChunkedClusters, store_images
+    from skcluster.parallel import ChunkedClusters, store_images
 
     result = _meta(sys.argv[1:])
     tmp = tempfile.mkdtemp()
@@ -172,7 +172,7 @@ def memory_worker(n, chunk_size, trace):
     import dask
 
     from skcluster import PhaseSpaceKDE
-    from skcluster.scaling import ChunkedClusters, store_images
+    from skcluster.parallel import ChunkedClusters, store_images
 
     source = ChunkedClusters(partial(toy_clusters, seed=10), n_clusters=n)
     kde = PhaseSpaceKDE(coords="rv").fit(source.chunk(0, 1))
@@ -213,7 +213,7 @@ def train_worker(n, mode, batch_size, max_steps):
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from skcluster import CNNRegressor, PhaseSpaceKDE
-    from skcluster.scaling import ChunkedClusters, ClusterImageDataset
+    from skcluster.parallel import ChunkedClusters, ClusterImageDataset
 
     class FirstBatches(ClusterImageDataset):
         """The first ``max_steps`` batches of the catalogue (all with max_steps=0)."""

@@ -1,4 +1,4 @@
-"""Tests of skcluster.scaling's Dask featurisation and of GridSearchCV under joblib's dask backend."""
+"""Tests of skcluster.parallel's Dask featurisation and of GridSearchCV under joblib's dask backend."""
 
 import os
 from functools import partial
@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from skcluster import PhaseSpaceKDE
-from skcluster.scaling import (ChunkedClusters, dask_images, open_images, store_images,
+from skcluster.parallel import (ChunkedClusters, dask_images, open_images, store_images,
                                worker_environment)
 from skcluster.testing import assert_allclose_to_rounding, make_toy_clusters
 

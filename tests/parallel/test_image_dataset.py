@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skcluster import CNNRegressor, FlowRegressor, PhaseSpaceKDE
-from skcluster.scaling import ChunkedClusters, ClusterImageDataset, store_images
+from skcluster.parallel import ChunkedClusters, ClusterImageDataset, store_images
 from skcluster.testing import assert_allclose_to_rounding, make_toy_clusters
 
 pytestmark = pytest.mark.keras
@@ -49,7 +49,7 @@ def test_store_and_chunked_sources_give_same_batches(tmp_path):
     kde = PhaseSpaceKDE(coords="rv", grid_shape=GRID["rv"]).fit(X[:1])
     path = str(tmp_path / "images.npy")
     store_images(kde, X, path, chunk_size=5)
-    from skcluster.scaling import open_images
+    from skcluster.parallel import open_images
 
     sources = [ClusterImageDataset(X, y, kde=kde, batch_size=4),
                ClusterImageDataset(source, y, kde=kde, batch_size=4),

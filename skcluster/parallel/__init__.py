@@ -1,4 +1,4 @@
-"""Scaling out: featurise and train on catalogues larger than memory.
+"""Parallel and out-of-core computing: featurise and train on catalogues larger than memory.
 
 - :func:`dask_images`, :func:`store_images`: PhaseSpaceKDE images of very many
   clusters as a Dask array, or written chunk by chunk to HDF5 / ``.npy``;
@@ -23,8 +23,8 @@ __all__ = ["ChunkedClusters", "dask_images", "store_images", "open_images", "wor
 
 def __getattr__(name):
     if name == "ClusterImageDataset":  # imports Keras
-        return importlib.import_module("skcluster.scaling._dataset").ClusterImageDataset
-    raise AttributeError(f"module 'skcluster.scaling' has no attribute {name!r}")
+        return importlib.import_module("skcluster.parallel._dataset").ClusterImageDataset
+    raise AttributeError(f"module 'skcluster.parallel' has no attribute {name!r}")
 
 
 def __dir__():
