@@ -1,7 +1,7 @@
 """Benchmark PhaseSpaceKDE against scipy.stats.gaussian_kde, side by side in one run.
 
 Clusters of about 60 galaxies (toy clusters of 40-60 members plus 20%
-interlopers, as issue 4 asks). For each image kind (1D v_los 48; 2D (R, v)
+interlopers). For each image kind (1D v_los 48; 2D (R, v)
 48x48; 3D (x, y, v) 50^3) the script times, per cluster:
 
 * ``PhaseSpaceKDE.transform`` end to end (validation included), product
@@ -46,7 +46,7 @@ from skcluster.testing import make_toy_clusters
 from skcluster.validation import check_cluster_stack, check_clusters
 
 KINDS = {"1D": "v", "2D": "rv", "3D": "xyv"}
-#: Members per cluster; with 20% interlopers about 60 galaxies (issue 4).
+#: Members per cluster; with 20% interlopers about 60 galaxies.
 N_MEMBERS = (40, 60)
 TARGET_US = {"1D": 10.0, "2D": 40.0, "3D": 1000.0}
 

@@ -1,6 +1,6 @@
 """Benchmark the default mock catalogue (skcluster.datasets.make_mock_catalog).
 
-Target (issue 3): >= 5,000 training and >= 2,000 test observations in under
+Target: >= 5,000 training and >= 2,000 test observations in under
 2 minutes on 2 cores, peak memory under 4 GB.
 
 Wall-clock time of each run; the best of ``--repeats`` is reported because the

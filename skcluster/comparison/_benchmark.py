@@ -13,7 +13,7 @@ from ._models import default_models
 from ._report import comparison_statistics, finite_predictions, write_report
 from ._runner import COVERAGE_LEVELS, run_comparison
 
-__all__ = ["QUICK_CATALOG", "build_catalog", "run_benchmark"]
+__all__ = ["QUICK_CATALOG", "make_main_job_catalog", "run_benchmark"]
 
 #: Catalogue settings of ``--quick``: two small boxes (seconds to build), 30% of the test-range halos tested.
 QUICK_CATALOG = {"n_realizations": 2, "box_size": 300.0, "test_fraction": 0.3}
@@ -25,8 +25,11 @@ CHECKED_LEVELS = ("0.68", "0.95")
 ROBUSTNESS_CLUSTERS = (200, 60)
 
 
-def build_catalog(*, quick=False, random_state=0, progress=False):
+def make_main_job_catalog(*, quick=False, random_state=0, progress=False):
     """Build the built-in mock catalogue of the main job.
+
+    Not to be confused with :func:`skcluster.datasets.build_catalog`, which
+    builds a catalogue from the user's own halo and galaxy tables.
 
     Parameters
     ----------
@@ -59,7 +62,7 @@ class BenchmarkReport:
 
 
 def _checks(stats):
-    """The issue's acceptance checks, as (description, passed) pairs."""
+    """The main job's acceptance checks, as (description, passed) pairs."""
     out = []
 
     def std(name):
@@ -195,7 +198,7 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
     else:
         log("building the mock catalogue" + (" (quick)" if quick else ""))
         t0 = time.perf_counter()
-        catalog = build_catalog(quick=quick, random_state=random_state, progress=progress)
+        catalog = make_main_job_catalog(quick=quick, random_state=random_state, progress=progress)
         log(f"catalogue built in {time.perf_counter() - t0:.1f} s")
     results = run_comparison(catalog, specs, n_splits=n_splits, quick=quick, random_state=random_state, log=log)
     log("statistics and robustness")

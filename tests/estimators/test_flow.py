@@ -100,7 +100,7 @@ from skcluster.metrics import coverage_curve, interval_coverage, log_prob_scorer
 #: (shape SKEW_SHAPE, standardised), sd from 0.05 to 0.25 dex: skewed and heteroscedastic.
 SKEW_SHAPE = 5.0
 N_TRAIN, N_TEST = 6000, 5000
-#: Coverage tolerances of the Done-when of issue 8 (68 +- 3 %, 95 +- 2 %).
+#: Coverage tolerances of the calibrated intervals (68 +- 3 %, 95 +- 2 %).
 COVERAGE_68_TOL = 0.03
 COVERAGE_95_TOL = 0.02
 #: Held-out mean log-likelihood gain of the mixture over the one-Gaussian affine flow on skewed data
@@ -350,7 +350,7 @@ def test_ho2019_conditioner_input_errors():
 
 @pytest.mark.slow
 def test_ho2019_conditioner_intervals_are_calibrated(data):
-    """The convolutional conditioner with flip augmentation keeps the mixture's calibration (issue 8).
+    """The convolutional conditioner with flip augmentation keeps the mixture's calibration.
 
     With the default dropout=0.0 (measured: 0.678 / 0.950); Ho 2019's dropout 0.25 widens the
     intervals (measured: 0.735 / 0.969) and fails this test.

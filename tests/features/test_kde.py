@@ -12,7 +12,7 @@ from skcluster import PhaseSpaceKDE
 from skcluster.features import PhaseSpaceKDE as FeaturesKDE
 from skcluster.testing import assert_allclose_to_rounding, check_set_estimator, make_toy_clusters
 
-#: 'full' vs scipy.stats.gaussian_kde on the grid, after normalising both (issue 4).
+#: 'full' vs scipy.stats.gaussian_kde on the grid, after normalising both.
 SCIPY_RTOL = 1e-6
 #: Absolute tolerance on normalised images: values this small are tails that
 #: underflow or are truncated differently (float64 truncation is below 1e-100).
