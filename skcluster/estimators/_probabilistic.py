@@ -289,14 +289,20 @@ class PosteriorMixin:
         check_is_fitted(self)
         return self._posterior(X)
 
+    def _at_one_mass_per_cluster(self, X, y, method):
+        """``method`` ('cdf' or 'log_prob') of each cluster's posterior at its own y."""
+        y = np.asarray(y, dtype=float).ravel()
+        post = self._fitted_posterior(X)
+        _check_one_per_cluster(y, len(post))
+        return getattr(post, method)(y[:, None])[:, 0]
+
     def predict(self, X, return_std=False):
         """Posterior median of log10 M200c.
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         return_std : bool, default=False
             Also return the posterior standard deviation [dex].
 
@@ -318,9 +324,8 @@ class PosteriorMixin:
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         quantiles : float or array-like of shape (q,)
             Probabilities in [0, 1]; 0 and 1 give the ends of the posterior's
             support (the grid's ends, or -inf and +inf).
@@ -338,9 +343,8 @@ class PosteriorMixin:
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         confidence_level : float or array-like of shape (k,), default=0.68
             Posterior mass inside each interval, strictly between 0 and 1.
 
@@ -360,9 +364,8 @@ class PosteriorMixin:
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         n_samples : int, default=1
             Draws per cluster.
         random_state : int, RandomState instance or None, default=None
@@ -383,9 +386,8 @@ class PosteriorMixin:
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         y_grid : array-like of shape (G,)
             log10 M200c [h^-1 Msun] at which to evaluate.
 
@@ -408,9 +410,8 @@ class PosteriorMixin:
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         y : array-like of shape (n_clusters,)
             log10 M200c [h^-1 Msun], one value per cluster.
 
@@ -419,21 +420,18 @@ class PosteriorMixin:
         ndarray of shape (n_clusters,)
             P(log10 M200c <= y) in [0, 1].
         """
-        y = np.asarray(y, dtype=float).ravel()
-        post = self._fitted_posterior(X)
-        _check_one_per_cluster(y, len(post))
-        return post.cdf(y[:, None])[:, 0]
+        return self._at_one_mass_per_cluster(X, y, "cdf")
 
     def log_prob(self, X, y):
         """Log posterior density of the given log10 M200c, one per cluster.
 
         Parameters
         ----------
-        X : array-like or list of ndarray
-            Input of the estimator: clusters (n_galaxies, 3) of
-            (x_proj [h^-1 Mpc], y_proj [h^-1 Mpc], v_los [km/s]), or features.
+        X : list of ndarray of shape (n_galaxies, 3), or array-like
+            Clusters (x_proj, y_proj [h^-1 Mpc], v_los [km/s]), or features.
         y : array-like of shape (n_clusters,)
-            log10 M200c [h^-1 Msun], one value per cluster.
+            The mass at which to evaluate each cluster's density, log10
+            M200c [h^-1 Msun].
 
         Returns
         -------
@@ -441,7 +439,4 @@ class PosteriorMixin:
             Natural log of the density per dex; ``-inf`` where the posterior
             has no support.
         """
-        y = np.asarray(y, dtype=float).ravel()
-        post = self._fitted_posterior(X)
-        _check_one_per_cluster(y, len(post))
-        return post.log_prob(y[:, None])[:, 0]
+        return self._at_one_mass_per_cluster(X, y, "log_prob")

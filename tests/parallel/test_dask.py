@@ -24,12 +24,6 @@ BANDWIDTHS = [0.15, 0.25, 0.5]
 SMALL_GRID = {"v": 24, "rv": (12, 16), "xyv": (6, 7, 8)}
 
 
-def _toy_load(start, stop, seed=0):
-    """Clusters start..stop-1, each from its own seed, so any chunking gives the same clusters."""
-    return [make_toy_clusters(1, n_galaxies=(20, 40), random_state=seed + i)[0][0]
-            for i in range(start, stop)]
-
-
 @pytest.fixture(scope="module")
 def client():
     """An in-process LocalCluster with two single-threaded workers."""
@@ -52,9 +46,9 @@ def test_dask_images_equal_transform(coords, flatten, chunk_size):
     assert_allclose_to_rounding(images.compute(scheduler="threads"), expected)
 
 
-def test_dask_images_distributed_and_chunked_source(client):
-    source = ChunkedClusters(partial(_toy_load, seed=5), n_clusters=25)
-    X = [c for s in range(0, 25, 10) for c in _toy_load(s, min(s + 10, 25), seed=5)]
+def test_dask_images_distributed_and_chunked_source(client, toy_load):
+    source = ChunkedClusters(partial(toy_load, seed=5), n_clusters=25)
+    X = [c for s in range(0, 25, 10) for c in toy_load(s, min(s + 10, 25), seed=5)]
     kde = PhaseSpaceKDE(coords="rv", grid_shape=(12, 16)).fit(X[:1])
     got = dask_images(kde, source, chunk_size=10).compute()  # on the client's workers
     assert_allclose_to_rounding(got, kde.transform(X))

@@ -16,12 +16,6 @@ STREAM_VS_MEMORY_ATOL = 1e-5  # dex
 GRID = {"v": 12, "rv": (3, 12), "xyv": (4, 5, 6)}
 
 
-def _toy_load(start, stop, seed=0):
-    """Clusters start..stop-1, each from its own seed, so any chunking gives the same clusters."""
-    return [make_toy_clusters(1, n_galaxies=(20, 40), random_state=seed + i)[0][0]
-            for i in range(start, stop)]
-
-
 @pytest.fixture(scope="module")
 def toy():
     X, y, _ = make_toy_clusters(23, n_galaxies=(20, 40), random_state=0)
@@ -42,8 +36,8 @@ def test_batches_equal_in_memory_featurisation(toy, coords):
     assert_allclose_to_rounding(np.concatenate([b[0] for b in data]), full)
 
 
-def test_store_and_chunked_sources_give_same_batches(tmp_path):
-    source = ChunkedClusters(partial(_toy_load, seed=3), n_clusters=12)
+def test_store_and_chunked_sources_give_same_batches(tmp_path, toy_load):
+    source = ChunkedClusters(partial(toy_load, seed=3), n_clusters=12)
     X = source.chunk(0, 12)
     y = np.linspace(14, 15, 12)
     kde = PhaseSpaceKDE(coords="rv", grid_shape=GRID["rv"]).fit(X[:1])
