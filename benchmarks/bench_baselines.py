@@ -35,11 +35,8 @@ and seed 1 as well for ``cv``).
 import argparse
 import json
 import os
-import platform
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_predict
@@ -48,8 +45,7 @@ from skcluster import MSigma, SDMRegressor
 from skcluster.estimators import symmetric_kl_divergences
 from skcluster.metrics import residual_summary
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _results import RESULTS, command, machine, utc_now, write_json
 
 
 def _catalogs(paths, seeds):
@@ -58,11 +54,6 @@ def _catalogs(paths, seeds):
     if paths:
         return [(load_catalog(p), f"load_catalog({p!r})") for p in paths]
     return [(make_mock_catalog(random_state=s), f"make_mock_catalog(random_state={s})") for s in seeds]
-
-
-def _machine():
-    return {"platform": platform.platform(), "python": sys.version.split()[0], "cpu_count": os.cpu_count(),
-            "loadavg": os.getloadavg()}
 
 
 def _summary(y_true, y_pred):
@@ -110,7 +101,7 @@ def run_quality(args):
     (cat, how), = _catalogs(args.catalog[:1] if args.catalog else None, [0])
     tr, te = cat.train, cat.test
     out = {"benchmark": "baselines: M-sigma and SDM residual summaries on the mock test sample",
-           "command": "python " + " ".join(sys.argv), "data": how, "params": cat.params,
+           "command": command(__file__), "data": how, "params": cat.params,
            "n_train": len(tr.y), "n_test": len(te.y), "loadavg_before": os.getloadavg(), "models": {}}
     rng = np.random.default_rng(0)
     # M-sigma pure: true members only (observations with >= 2 members).
@@ -153,9 +144,9 @@ def run_quality(args):
         out["models"][name] = _sdm_quality("v", tr.X, tr.y, tr.groups, te.X, te.y, args.n_jobs, "shift", grid)
         out["models"][name]["psd"] = "shift"
         print(name, out["models"][name], flush=True)
-    out["machine"] = _machine()
+    out["machine"] = machine(loadavg=os.getloadavg())
     out["loadavg_after"] = os.getloadavg()
-    out["date_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    out["date_utc"] = utc_now()
     return out, args.output or "baselines.json"
 
 
@@ -185,7 +176,7 @@ def run_cv(args):
     t_cv = time.perf_counter() - t0
     total = time.perf_counter() - t_start
     out = {"benchmark": "SDM1D 10-fold GroupKFold cross-validation on >= 10,000 clusters",
-           "command": "python " + " ".join(sys.argv), "data": [how for _, how in cats],
+           "command": command(__file__), "data": [how for _, how in cats],
            "n_clusters": len(y), "n_clusters_available": n_available,
            "selection": "random subset, numpy default_rng(0)" if len(y) < n_available else "all",
            "n_halos": int(len(np.unique(groups))), "n_galaxies_total": int(n_gal.sum()),
@@ -198,8 +189,8 @@ def run_cv(args):
            "note": "One symmetric divergence matrix serves all folds (1-D k-NN KL is invariant to the "
                    "per-fold standardisation, so this equals refitting SDMRegressor(features='v') per fold). "
                    "Catalogue generation time is not included.",
-           "loadavg_before": load_before, "loadavg_after": os.getloadavg(), "machine": _machine(),
-           "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+           "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+           "machine": machine(loadavg=os.getloadavg()), "date_utc": utc_now()}
     print(json.dumps(out["seconds"]), out["residuals_14_15"], flush=True)
     return out, args.output or "baselines_sdm_cv.json"
 
@@ -219,8 +210,7 @@ def main():
     args = parser.parse_args()
     args.psd = None if args.psd == "none" else args.psd
     out, name = run_quality(args) if args.part == "quality" else run_cv(args)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / name).write_text(json.dumps(out, indent=1, default=str) + "\n")
+    write_json(RESULTS / name, out)
     print("wrote", RESULTS / name)
 
 

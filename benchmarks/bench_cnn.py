@@ -31,14 +31,13 @@ Usage (from the repository root), once per backend::
 """
 
 import argparse
-import json
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from _results import command, machine, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -204,16 +203,15 @@ def main(argv=None):
 
     import keras
 
-    results = {"command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+    results = {"command": command(__file__),
                "keras_backend": keras.backend.backend(), "keras_version": keras.__version__,
-               "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                           "loadavg_start": os.getloadavg()}}
+               "machine": machine(loadavg_start=os.getloadavg())}
     if args.part in ("speed", "both"):
         results["speed"] = part_speed(args)
     if args.part in ("residuals", "both"):
         results["residuals"] = part_residuals(args)
     results["machine"]["loadavg_end"] = os.getloadavg()
-    Path(args.out).write_text(json.dumps(results, indent=1))
+    write_json(args.out, results)
     print(f"wrote {args.out}")
 
 

@@ -23,17 +23,16 @@ TensorFlow is the backend to use: JAX takes about 14 s per 3D step here.
 """
 
 import argparse
-import json
 import os
-import platform
 import resource
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+
+from _results import command, machine, utc_now, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -146,8 +145,7 @@ def main(argv=None):
     from skcluster import CNNRegressor, PhaseSpaceKDE, SBICalibrator
     from skcluster.datasets import load_catalog, make_sdss_mock_catalog
 
-    command = " ".join([f"KERAS_BACKEND={keras.backend.backend()}", "python",
-                        os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    run_command = command(__file__, keras_backend=keras.backend.backend())
     load_before = os.getloadavg()
     t_start, cpu_start = time.perf_counter(), time.process_time()
     t0 = time.perf_counter()
@@ -197,7 +195,7 @@ def main(argv=None):
                   f"95% {m['coverage_95']:.3f}", flush=True)
     out = {
         "benchmark": "CNN3D + SBICalibrator on the SDSS-like mock, 4 h^-1 Mpc (Kodi Ramanah et al. 2021)",
-        "command": command,
+        "command": run_command,
         "catalogue": {"builder": (f"load_catalog({args.catalog!r})" if args.catalog
                                   else f"make_sdss_mock_catalog(random_state={args.seed})"), "params": cat.params,
                       "n_train_sample": len(tr.y), "n_test_sample": len(te.y), "seconds": t_catalog},
@@ -216,12 +214,10 @@ def main(argv=None):
         "total_seconds_cpu_this_process": time.process_time() - cpu_start,
         "peak_rss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "keras": keras.__version__, "backend": keras.backend.backend()},
-        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(keras=keras.__version__, backend=keras.backend.backend()),
+        "date_utc": utc_now(),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    write_json(args.out, out)
     print(f"-> {args.out}")
     if not args.no_plot:
         plot(sbi, evaluations, Path(args.figure))

@@ -39,15 +39,14 @@ records the backend, the exact command and the machine load.
 """
 
 import argparse
-import json
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+
+from _results import command, machine, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = np.round(np.arange(0.05, 1.0, 0.05), 2)
@@ -213,10 +212,9 @@ def main(argv=None):
     print(f"data: {len(y)} training, {len(yt)} test clusters ({t_data:.0f} s); KDE {t_kde:.1f} s", flush=True)
 
     results = {
-        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        "command": command(__file__),
         "keras_backend": keras.backend.backend(),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "loadavg_start": os.getloadavg()},
+        "machine": machine(loadavg_start=os.getloadavg()),
         "data": info, "data_seconds": t_data,
         "features": repr(kde), "kde_seconds": t_kde,
         "protocol": f"GroupKFold({args.n_folds}) by halo on the training sample; 10% of each fold's "
@@ -229,8 +227,7 @@ def main(argv=None):
         results["machine"]["loadavg_end"] = os.getloadavg()
         results["wall_seconds_total"] = time.perf_counter() - t_start
         results["cpu_seconds_total"] = time.process_time() - c_start
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, indent=1))
+        write_json(args.out, results)
     for density, res in results["densities"].items():
         oof = res["out_of_fold"]
         w = oof.get("14_15", {})

@@ -1,7 +1,7 @@
 """Benchmark PhaseSpaceKDE against scipy.stats.gaussian_kde, side by side in one run.
 
 Clusters of about 60 galaxies (toy clusters of 40-60 members plus 20%
-interlopers, as issue 4 asks). For each image kind (1D v_los 48; 2D (R, v)
+interlopers). For each image kind (1D v_los 48; 2D (R, v)
 48x48; 3D (x, y, v) 50^3) the script times, per cluster:
 
 * ``PhaseSpaceKDE.transform`` end to end (validation included), product
@@ -30,7 +30,6 @@ Run from the repository root::
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -45,8 +44,10 @@ from skcluster import PhaseSpaceKDE
 from skcluster.testing import make_toy_clusters
 from skcluster.validation import check_cluster_stack, check_clusters
 
+from _results import command, machine, utc_now, write_json
+
 KINDS = {"1D": "v", "2D": "rv", "3D": "xyv"}
-#: Members per cluster; with 20% interlopers about 60 galaxies (issue 4).
+#: Members per cluster; with 20% interlopers about 60 galaxies.
 N_MEMBERS = (40, 60)
 TARGET_US = {"1D": 10.0, "2D": 40.0, "3D": 1000.0}
 
@@ -190,10 +191,9 @@ def main(argv=None):
                                 interloper_fraction=0.2, random_state=0)
     n_gal = np.array([len(c) for c in X])
     result = {
-        "command": "python " + " ".join([os.path.relpath(__file__)] + sys.argv[1:]),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(), "numpy": np.__version__},
-        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": command(__file__),
+        "machine": machine(),
+        "date_utc": utc_now(),
         "load_average_before": os.getloadavg(),
         "galaxies_per_cluster": {"mean": float(n_gal.mean()), "min": int(n_gal.min()),
                                  "max": int(n_gal.max())},
@@ -214,11 +214,7 @@ def main(argv=None):
             result["stream"].append(run_stream_subprocess(n, args.chunk_size, 2, sink))
             print(json.dumps(result["stream"][-1]), flush=True)
     result["load_average_after"] = os.getloadavg()
-    text = json.dumps(result, indent=2)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
+    print(write_json(args.out, result, indent=2) if args.out else json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

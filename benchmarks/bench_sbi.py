@@ -25,8 +25,6 @@ with interlopers); the JSON records which.
 import argparse
 import json
 import os
-import platform
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -35,6 +33,8 @@ import numpy as np
 
 from skcluster.calibration import SBICalibrator
 from skcluster.exceptions import OutOfRangeWarning
+
+from _results import command, machine, utc_now, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -239,7 +239,7 @@ def main(argv=None):
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    run_command = command(__file__)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     calib, flat, test, data_info = load_data(args.catalog, args.quick, args.seed)
@@ -264,19 +264,17 @@ def main(argv=None):
                 evaluations[key], arrays[key] = evaluate(sbi, prepare(sample[0]), sample[1])
         out = {
             "benchmark": "SBICalibrator coverage and residuals on held-out halos",
-            "command": command, "estimator": desc,
+            "command": run_command, "estimator": desc,
             "sbi": {"cv": args.cv, "bandwidth": sbi.bandwidth, "grid_size": sbi.grid_size},
             "data": data_info, "n_calibration": int(len(yc)),
             "feature_seconds_calibration_set": t_features,
             "fit_seconds_including_cv": t_fit, "evaluations": evaluations,
             "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                        "platform": platform.platform()},
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "machine": machine(),
+            "date_utc": utc_now(),
         }
-        RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"sbi_{name}{'_quick' if args.quick else ''}.json"
-        path.write_text(json.dumps(out, indent=1))
+        write_json(path, out)
         for key, m in evaluations.items():
             print(f"{name} [{key}]: coverage 68% {m['coverage_68']:.3f}, 95% {m['coverage_95']:.3f}, "
                   f"point std {m['residuals_point']['std']:.3f} dex, posterior-median std "

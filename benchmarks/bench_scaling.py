@@ -36,7 +36,6 @@ Run from the repository root, e.g.::
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -46,6 +45,8 @@ import tracemalloc
 from functools import partial
 
 import numpy as np
+
+from _results import command, machine, write_json
 
 #: Clusters generated from one seed; chunk boundaries need not align with it.
 BLOCK = 1000
@@ -74,11 +75,10 @@ def toy_log_mass(n, seed=0):
                            for b in range(-(-n // BLOCK))])[:n]
 
 
-def _meta(argv):
+def _meta():
     return {
-        "command": "python " + " ".join([os.path.relpath(__file__)] + list(argv)),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(), "numpy": np.__version__},
+        "command": command(__file__),
+        "machine": machine(),
         "load_average_before": os.getloadavg(),
         "clusters": {"generator": "skcluster.testing.make_toy_clusters", "n_galaxies": N_GALAXIES,
                      "interloper_fraction": INTERLOPERS},
@@ -108,7 +108,7 @@ def _write_catalogue(path, n):
 
 
 def _warm_up(kde, source):
-    from skcluster.scaling._dask import chunk_images
+    from skcluster.parallel._dask import chunk_images
 
     chunk_images(kde, source.chunk(0, 10), 0)
 
@@ -117,9 +117,9 @@ def run_throughput(args):
     import distributed
 
     from skcluster import PhaseSpaceKDE
-    from skcluster.scaling import ChunkedClusters, store_images
+    from skcluster.parallel import ChunkedClusters, store_images
 
-    result = _meta(sys.argv[1:])
+    result = _meta()
     tmp = tempfile.mkdtemp()
     catalogue = os.path.join(tmp, "catalogue.h5")
     n_gal = _write_catalogue(catalogue, args.n)
@@ -172,7 +172,7 @@ def memory_worker(n, chunk_size, trace):
     import dask
 
     from skcluster import PhaseSpaceKDE
-    from skcluster.scaling import ChunkedClusters, store_images
+    from skcluster.parallel import ChunkedClusters, store_images
 
     source = ChunkedClusters(partial(toy_clusters, seed=10), n_clusters=n)
     kde = PhaseSpaceKDE(coords="rv").fit(source.chunk(0, 1))
@@ -213,7 +213,7 @@ def train_worker(n, mode, batch_size, max_steps):
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from skcluster import CNNRegressor, PhaseSpaceKDE
-    from skcluster.scaling import ChunkedClusters, ClusterImageDataset
+    from skcluster.parallel import ChunkedClusters, ClusterImageDataset
 
     class FirstBatches(ClusterImageDataset):
         """The first ``max_steps`` batches of the catalogue (all with max_steps=0)."""
@@ -282,7 +282,7 @@ def main(argv=None):
     if args.part == "throughput":
         result = run_throughput(args)
     else:
-        result = _meta(sys.argv[1:])
+        result = _meta()
         result["runs"] = []
         sizes = [int(s) for s in args.sizes.split(",") if s]
         jobs = []
@@ -299,14 +299,9 @@ def main(argv=None):
             result["runs"].append(row)
             print(json.dumps(row), flush=True)
             if args.out:  # keep what is done if a later size is stopped
-                with open(args.out, "w") as f:
-                    f.write(json.dumps(result, indent=2) + "\n")
+                write_json(args.out, result, indent=2)
         result["load_average_after"] = os.getloadavg()
-    text = json.dumps(result, indent=2)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    print(text)
+    print(write_json(args.out, result, indent=2) if args.out else json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

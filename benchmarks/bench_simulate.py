@@ -1,6 +1,6 @@
 """Benchmark the default mock catalogue (skcluster.datasets.make_mock_catalog).
 
-Target (issue 3): >= 5,000 training and >= 2,000 test observations in under
+Target: >= 5,000 training and >= 2,000 test observations in under
 2 minutes on 2 cores, peak memory under 4 GB.
 
 Wall-clock time of each run; the best of ``--repeats`` is reported because the
@@ -18,14 +18,14 @@ Run from the repository root::
 import argparse
 import json
 import os
-import platform
-import sys
 import threading
 import time
 
 import numpy as np
 
 from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog
+
+from _results import command, machine, utc_now, write_json
 
 
 def _tree_stats(root):
@@ -117,20 +117,15 @@ def main():
     runs = [run(params, args.n_jobs, seed) for seed in range(args.repeats)]
     best = min(runs, key=lambda r: r["seconds"])
     result = {
-        "command": "python " + " ".join(sys.argv),
+        "command": command(__file__),
         "config": "TINY_MOCK_PARAMS" if args.tiny else "make_mock_catalog() defaults",
-        "n_jobs": args.n_jobs, "cpu_count": os.cpu_count(), "platform": platform.platform(),
-        "python": platform.python_version(), "numpy": np.__version__,
-        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "n_jobs": args.n_jobs, **machine(),
+        "date_utc": utc_now(),
         "best_seconds": best["seconds"], "max_peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "runs": runs,
         "targets": {"seconds": 120.0, "peak_rss_mb": 4096.0, "n_train": 5000, "n_test": 2000},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    print(write_json(args.out, result, indent=2) if args.out else json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -29,15 +29,13 @@ Usage (from the repository root)::
 """
 
 import argparse
-import json
 import os
-import platform
 import resource
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+
+from _results import command, machine, write_json
 
 
 def _effects(redshift):
@@ -84,10 +82,9 @@ def main(argv=None):
 
     wall0, cpu0 = time.perf_counter(), time.process_time()
     out = {"benchmark": "survey effects on estimators trained on complete SDSS-like mocks",
-           "command": " ".join(["KERAS_BACKEND=" + keras.backend.backend(), "python"] + sys.argv),
+           "command": command(__file__, keras_backend=keras.backend.backend()),
            "keras_backend": keras.backend.backend(), "keras_version": keras.__version__,
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "loadavg_start": os.getloadavg()}}
+           "machine": machine(loadavg_start=os.getloadavg())}
     t0 = time.perf_counter()
     if args.catalog:
         cat = load_catalog(args.catalog)
@@ -144,7 +141,7 @@ def main(argv=None):
     out["wall_seconds"] = time.perf_counter() - wall0
     out["cpu_seconds"] = time.process_time() - cpu0
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    write_json(args.out, out)
     print(f"wrote {args.out} ({out['wall_seconds']:.0f} s wall, {out['cpu_seconds']:.0f} s CPU)")
 
 

@@ -15,9 +15,9 @@ __all__ = ["main"]
 
 
 def _cmd_simulate(args):
-    from .comparison import build_catalog
+    from .comparison import make_main_job_catalog
 
-    catalog = build_catalog(quick=args.quick, random_state=args.random_state, progress=not args.quiet)
+    catalog = make_main_job_catalog(quick=args.quick, random_state=args.random_state, progress=not args.quiet)
     from .datasets import save_catalog
 
     save_catalog(catalog, args.output)

@@ -8,7 +8,8 @@ subclass), so users can filter them in one place::
     warnings.simplefilter("ignore", SkclusterWarning)
 """
 
-__all__ = ["SkclusterWarning", "PoorClusterWarning", "OutOfRangeWarning", "UntrustedTypeError"]
+__all__ = ["SkclusterWarning", "PoorClusterWarning", "OutOfRangeWarning", "RenamedWarning",
+           "UntrustedTypeError"]
 
 
 class SkclusterWarning(UserWarning):
@@ -25,6 +26,14 @@ class PoorClusterWarning(SkclusterWarning):
 
 class OutOfRangeWarning(SkclusterWarning):
     """A prediction or input falls outside the range seen during fit."""
+
+
+class RenamedWarning(SkclusterWarning, FutureWarning):
+    """A public name was renamed; the old one still works for now.
+
+    A :class:`FutureWarning`, so it is shown to users by default; the
+    message names the new name to import.
+    """
 
 
 class UntrustedTypeError(TypeError):

@@ -14,7 +14,7 @@ from sklearn.utils.metaestimators import available_if
 
 __all__ = ["Pipeline", "make_pipeline", "PROBABILISTIC_METHODS"]
 
-#: Methods of :class:`~skcluster.estimators._probabilistic.PosteriorMixin`
+#: Methods of :class:`~skcluster.estimators.PosteriorMixin`
 #: that the pipeline forwards to its last step.
 PROBABILISTIC_METHODS = (
     "predict_quantiles", "predict_interval", "sample", "log_prob", "predict_pdf", "predict_cdf",
@@ -35,7 +35,7 @@ class Pipeline(_SkPipeline):
     addition, when the last step has ``predict_quantiles``,
     ``predict_interval``, ``sample``, ``log_prob``, ``predict_pdf`` or
     ``predict_cdf`` (see
-    :class:`~skcluster.estimators._probabilistic.PosteriorMixin`), so does the
+    :class:`~skcluster.estimators.PosteriorMixin`), so does the
     pipeline, with the same arguments and return shapes. ``predict(X,
     return_std=True)`` already works through scikit-learn's Pipeline.
 

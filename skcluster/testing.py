@@ -15,7 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 from .constants import APERTURE, V_CUT
 
-__all__ = ["make_toy_clusters", "check_set_estimator"]
+__all__ = ["make_toy_clusters", "check_set_estimator", "assert_allclose_to_rounding",
+           "ROUNDING_EPS"]
 
 #: Evrard et al. (2008) dark-matter M-sigma relation: sigma_15 [km/s] and alpha.
 EVRARD_SIGMA_15 = 1082.9
@@ -89,6 +90,63 @@ def make_toy_clusters(n_clusters=60, *, n_galaxies=(15, 60), log_mass_range=(14.
             gals = np.vstack([gals, np.column_stack([r * np.cos(phi), r * np.sin(phi), v])])
         X.append(gals)
     return X, y, groups
+
+
+#: Multiples of the dtype's machine epsilon by which two results may differ when
+#: they differ only in how the work was split (batch shape, chunking, backend,
+#: thread count): BLAS kernels and their blocking depend on the CPU and on the
+#: matrix sizes, so the order of summation, hence the last bits, change.
+#: Measured: 5 eps relative (float32 KDE images, whole batch vs chunks, AVX-512).
+ROUNDING_EPS = 64
+
+
+def assert_allclose_to_rounding(actual, desired, *, n_eps=ROUNDING_EPS, err_msg=""):
+    """Assert two floating-point results agree to rounding of their dtype.
+
+    For results computed in different batch shapes, chunkings, backends or
+    thread counts, which agree to the last bits only by chance of the CPU.
+    The relative tolerance is ``n_eps`` machine epsilons of the coarser of the
+    two dtypes, the absolute one the same times the largest ``|desired|``
+    (so that entries near zero are compared on the array's scale). Integer
+    or boolean arrays must be equal. Results of the same computation on one
+    machine (determinism for a fixed ``random_state``) are compared exactly,
+    with :func:`numpy.testing.assert_array_equal`, not with this.
+
+    Parameters
+    ----------
+    actual, desired : array-like
+        The two results; same shape.
+    n_eps : float, default=ROUNDING_EPS
+        Allowed difference in machine epsilons.
+    err_msg : str, default=""
+        Added to the failure message.
+
+    Raises
+    ------
+    AssertionError
+        If shapes differ or any entry differs by more than the tolerance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcluster.testing import assert_allclose_to_rounding
+    >>> a = np.float32([1.0, 0.5])
+    >>> assert_allclose_to_rounding(a * (1 + np.finfo(np.float32).eps), a)
+    >>> try:
+    ...     assert_allclose_to_rounding(a * 1.001, a)
+    ... except AssertionError:
+    ...     print("differs by more than rounding")
+    differs by more than rounding
+    """
+    actual, desired = np.asarray(actual), np.asarray(desired)
+    floats = [a.dtype for a in (actual, desired) if np.issubdtype(a.dtype, np.inexact)]
+    if not floats:
+        np.testing.assert_array_equal(actual, desired, err_msg=err_msg)
+        return
+    eps = max(float(np.finfo(dt).eps) for dt in floats)
+    scale = float(np.max(np.abs(desired))) if desired.size else 0.0
+    np.testing.assert_allclose(actual, desired, rtol=n_eps * eps, atol=n_eps * eps * scale,
+                               err_msg=err_msg)
 
 
 def _predict_or_transform(est, X):

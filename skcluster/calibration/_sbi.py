@@ -32,7 +32,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
-from ..estimators._probabilistic import PosteriorMixin
+from ..estimators import GridPosterior, PosteriorMixin
 from ..exceptions import OutOfRangeWarning
 from ..validation import check_log_mass
 
@@ -80,7 +80,7 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
     KDE sliced at its prediction (Kodi Ramanah et al. 2021, §3.1, §4.1).
     The probabilistic API (``predict_quantiles``, ``predict_interval``,
     ``sample``, ``log_prob``, ``predict_pdf``) comes from
-    :class:`~skcluster.estimators._probabilistic.PosteriorMixin`;
+    :class:`~skcluster.estimators.PosteriorMixin`;
     ``predict`` returns the posterior median (not the raw point prediction:
     use ``estimator_.predict`` for that).
 
@@ -456,14 +456,14 @@ class SBICalibrator(PosteriorMixin, RegressorMixin, BaseEstimator):
         step = self.offset_grid_[1] - self.offset_grid_[0]
         return np.where(excess > 0, np.hypot(excess, step), 0.0)
 
-    def _posterior_grid(self, X):
-        # caller chain: user -> PosteriorMixin method -> _normalised_posterior -> here
+    def _posterior(self, X):
+        # caller chain: user -> PosteriorMixin method -> _fitted_posterior -> here
         d, d_in, excess = self._point_predictions(X, stacklevel=4)
         rows, _ = self._interpolated_rows(d_in)
         v_grids = np.broadcast_to(self.offset_grid_, rows.shape).copy()
         for i in np.flatnonzero(excess > 0):
             v_grids[i], rows[i] = self._broaden(rows[i], excess[i])
-        return v_grids + self.shear_ * d[:, None], rows
+        return GridPosterior(v_grids + self.shear_ * d[:, None], rows)
 
     def log_prob(self, X, y):
         """Log posterior density of the given log10 M200c, one per cluster.

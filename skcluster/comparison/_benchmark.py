@@ -14,7 +14,7 @@ from ._report import comparison_statistics, finite_predictions, write_report
 from ._runner import COVERAGE_LEVELS, run_comparison
 from ._verdicts import VERDICT_RULE, check_verdict
 
-__all__ = ["QUICK_CATALOG", "build_catalog", "run_benchmark"]
+__all__ = ["QUICK_CATALOG", "make_main_job_catalog", "run_benchmark"]
 
 #: Catalogue settings of ``--quick``: two small boxes (seconds to build), 30% of the test-range halos tested.
 QUICK_CATALOG = {"n_realizations": 2, "box_size": 300.0, "test_fraction": 0.3}
@@ -28,8 +28,11 @@ COVERAGE_TOLERANCE = 0.03
 ROBUSTNESS_CLUSTERS = (200, 60)
 
 
-def build_catalog(*, quick=False, random_state=0, progress=False):
+def make_main_job_catalog(*, quick=False, random_state=0, progress=False):
     """Build the built-in mock catalogue of the main job.
+
+    Not to be confused with :func:`skcluster.datasets.build_catalog`, which
+    builds a catalogue from the user's own halo and galaxy tables.
 
     Parameters
     ----------
@@ -69,7 +72,7 @@ class BenchmarkReport:
 
 
 def _checks(stats):
-    """The acceptance checks, as (description, verdict) pairs.
+    """The main job's acceptance checks, as (description, verdict) pairs.
 
     The verdict (PASS, FAIL or INCONCLUSIVE) is :func:`check_verdict`'s;
     the scatter checks have no standard error, so they PASS or FAIL.
@@ -219,7 +222,7 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
     else:
         log("building the mock catalogue" + (" (quick)" if quick else ""))
         t0 = time.perf_counter()
-        catalog = build_catalog(quick=quick, random_state=random_state, progress=progress)
+        catalog = make_main_job_catalog(quick=quick, random_state=random_state, progress=progress)
         log(f"catalogue built in {time.perf_counter() - t0:.1f} s")
     results = run_comparison(catalog, specs, n_splits=n_splits, quick=quick, random_state=random_state, log=log)
     log("statistics and robustness")

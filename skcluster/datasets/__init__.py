@@ -3,15 +3,15 @@
 Projected positions comoving h^-1 Mpc, velocities km/s, masses log10 M200c [h^-1 Msun].
 """
 
-# Real fields shipped with the package (lead's module; keep these lines when adding the mock catalogue).
+# Real fields shipped with the package.
 from ._fields import FIELDS, load_field, read_field
 
-# Mock catalogues (issue 3).
+# Mock catalogues: built-in simulator and the user's own halo and galaxy tables.
 from ._build import build_catalog
 from ._catalog import ClusterSample, MockCatalog, load_catalog, save_catalog
 from ._mock import TINY_MOCK_PARAMS, make_mock_catalog
 
-# SDSS-like flux-limited mocks (issue 12).
+# SDSS-like flux-limited mocks.
 from ._survey import SDSS_TINY_PARAMS, make_sdss_mock_catalog, observe_flux_limited
 
 __all__ = [

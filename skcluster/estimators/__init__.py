@@ -1,8 +1,26 @@
-"""skcluster.estimators."""
-from ._cnn import CNNRegressor  # noqa: F401
-from ._flow import FlowRegressor  # noqa: F401
-from ._divergence import kl_divergences, symmetric_kl_divergences  # noqa: F401
-from ._dispersion import velocity_dispersion  # noqa: F401
-from ._interlopers import remove_interlopers, shifting_gapper, sigma_clip_members  # noqa: F401
-from ._msigma import MSigma  # noqa: F401
-from ._sdm import SDMRegressor, divergence_kernel  # noqa: F401
+"""skcluster.estimators: mass estimators and the probabilistic API they share."""
+from ._cnn import CNNRegressor
+from ._dispersion import velocity_dispersion
+from ._divergence import kl_divergences, symmetric_kl_divergences
+from ._flow import FlowRegressor
+from ._interlopers import remove_interlopers, shifting_gapper, sigma_clip_members
+from ._msigma import MSigma
+from ._probabilistic import GridPosterior, PosteriorDistribution, PosteriorMixin
+from ._sdm import SDMRegressor, divergence_kernel
+
+__all__ = [
+    "CNNRegressor",
+    "FlowRegressor",
+    "GridPosterior",
+    "MSigma",
+    "PosteriorDistribution",
+    "PosteriorMixin",
+    "SDMRegressor",
+    "divergence_kernel",
+    "kl_divergences",
+    "remove_interlopers",
+    "shifting_gapper",
+    "sigma_clip_members",
+    "symmetric_kl_divergences",
+    "velocity_dispersion",
+]

@@ -40,7 +40,7 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     normalised densities (which sum to 1) reach the network at order unity.
 
     ``fit`` and ``predict`` also take a ``keras.utils.PyDataset`` such as
-    :class:`skcluster.scaling.ClusterImageDataset`, which makes or reads the
+    :class:`skcluster.parallel.ClusterImageDataset`, which makes or reads the
     images batch by batch, so that memory does not grow with the number of
     clusters (``fit(dataset)`` without ``y``; ``batch_size`` is then the
     dataset's). A fresh fit first passes once over the batches to learn
@@ -292,7 +292,7 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
         X : array-like of shape (n_clusters, *image_shape_) or keras.utils.PyDataset
             Images on the grid used in ``fit`` (or flattened, with
             ``image_shape``), or a PyDataset of them such as
-            :class:`skcluster.scaling.ClusterImageDataset` (not shuffled).
+            :class:`skcluster.parallel.ClusterImageDataset` (not shuffled).
 
         Returns
         -------

@@ -12,20 +12,15 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, validate_data
 
 from ._cnn_architectures import ho2019_trunk
-from ._flow_densities import make_density
+from ._flow_densities import ScaledPosterior, make_density
 from ._keras_base import KerasEstimatorBase
-from ._probabilistic import PosteriorMixin, _as_levels, _check_one_per_cluster
+from ._probabilistic import PosteriorMixin
 
 __all__ = ["FlowRegressor"]
-
-#: Tail probability at the ends of the grid given to PosteriorMixin's hook.
-_GRID_TAIL = 1e-7
-_GRID_POINTS = 1001
 
 
 def _as_2d_features(X):
@@ -53,7 +48,9 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
     density of log10 M200c, trained by maximising the likelihood of the true
     masses (Kodi Ramanah et al. 2020). Every prediction is a full posterior:
     the median (``predict``), quantiles, central intervals, samples, the
-    density and its CDF, all computed exactly from the density parameters.
+    density and its CDF (the methods of
+    :class:`~skcluster.estimators.PosteriorMixin`), all computed exactly from
+    the density parameters.
 
     Features are standardised per feature and the target per data set with
     scalings learnt in ``fit``.
@@ -356,164 +353,6 @@ class FlowRegressor(PosteriorMixin, RegressorMixin, KerasEstimatorBase):
         """Density parameters of each cluster, (n, n_params) float64."""
         return np.asarray(self._predict_raw(X), dtype=np.float64).reshape(-1, self.density_.n_params)
 
-    def _standardise(self, y):
-        return (np.asarray(y, dtype=float) - self.y_mean_) / self.y_scale_
-
-    def _quantiles(self, theta, levels):
-        t = self.density_.quantile(np.clip(levels, 1e-300, 1.0), theta)
-        y = self.y_mean_ + self.y_scale_ * t
-        y = np.where(levels[None, :] <= 0, -np.inf, y)
-        return np.where(levels[None, :] >= 1, np.inf, y)
-
-    def _posterior_grid(self, X):
-        """Per-cluster grid over the central 1 - 2e-7 of the posterior (PosteriorMixin hook)."""
-        theta = self._theta(X)
-        lo_hi = self._quantiles(theta, np.array([_GRID_TAIL, 1 - _GRID_TAIL]))
-        grid = np.linspace(lo_hi[:, 0], lo_hi[:, 1], _GRID_POINTS, axis=1)
-        return grid, np.exp(self.density_.log_prob(self._standardise(grid), theta)) / self.y_scale_
-
-    def predict(self, X, return_std=False):
-        """Posterior median of log10 M200c.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features, e.g. PhaseSpaceKDE images.
-        return_std : bool, default=False
-            Also return the posterior standard deviation [dex].
-
-        Returns
-        -------
-        y : ndarray of shape (n_clusters,)
-            Posterior median of log10 M200c [h^-1 Msun].
-        std : ndarray of shape (n_clusters,)
-            Posterior standard deviation [dex]; only if ``return_std``.
-        """
-        theta = self._theta(X)
-        median = self._quantiles(theta, np.array([0.5]))[:, 0]
-        if not return_std:
-            return median
-        return median, self.y_scale_ * self.density_.moments(theta)[1]
-
-    def predict_quantiles(self, X, quantiles):
-        """Posterior quantiles of log10 M200c.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features.
-        quantiles : float or array-like of shape (q,)
-            Probabilities in [0, 1] (0 and 1 give -inf and +inf).
-
-        Returns
-        -------
-        ndarray of shape (n_clusters, q)
-            log10 M200c [h^-1 Msun].
-        """
-        levels, _ = _as_levels(quantiles, "quantiles", open_interval=False)
-        return self._quantiles(self._theta(X), levels)
-
-    def predict_interval(self, X, confidence_level=0.68):
-        """Central (equal-tailed) credible intervals of log10 M200c.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features.
-        confidence_level : float or array-like of shape (k,), default=0.68
-            Posterior mass inside each interval, strictly between 0 and 1.
-
-        Returns
-        -------
-        ndarray of shape (n_clusters, 2) or (n_clusters, 2, k)
-            Lower and upper bounds, log10 M200c [h^-1 Msun].
-        """
-        levels, scalar = _as_levels(confidence_level, "confidence_level", open_interval=True)
-        qs = self._quantiles(self._theta(X), np.concatenate([(1 - levels) / 2, (1 + levels) / 2]))
-        out = np.stack([qs[:, :levels.size], qs[:, levels.size:]], axis=1)
-        return out[:, :, 0] if scalar else out
-
-    def sample(self, X, n_samples=1, random_state=None):
-        """Draw log10 M200c from each cluster's posterior.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features.
-        n_samples : int, default=1
-            Draws per cluster.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draws.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_clusters)
-            log10 M200c [h^-1 Msun].
-        """
-        if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
-        rng = check_random_state(random_state)
-        t = self.density_.sample(self._theta(X), int(n_samples), rng)
-        return self.y_mean_ + self.y_scale_ * t
-
-    def predict_pdf(self, X, y_grid):
-        """Posterior density of each cluster on a grid of log10 M200c.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features.
-        y_grid : array-like of shape (G,)
-            log10 M200c [h^-1 Msun].
-
-        Returns
-        -------
-        ndarray of shape (n_clusters, G)
-            Density per dex of log10 M200c.
-        """
-        y_grid = np.asarray(y_grid, dtype=float)
-        if y_grid.ndim != 1:
-            raise ValueError(f"y_grid must be 1-D of log10 M200c values; got shape {y_grid.shape}.")
-        theta = self._theta(X)
-        t = np.broadcast_to(self._standardise(y_grid), (len(theta), y_grid.size))
-        return np.exp(self.density_.log_prob(t, theta)) / self.y_scale_
-
-    def predict_cdf(self, X, y):
-        """Posterior CDF at the given log10 M200c (the PIT for true masses).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features.
-        y : array-like of shape (n_clusters,)
-            log10 M200c [h^-1 Msun], one per cluster.
-
-        Returns
-        -------
-        ndarray of shape (n_clusters,)
-            P(log10 M200c <= y) in [0, 1].
-        """
-        y = np.asarray(y, dtype=float).ravel()
-        theta = self._theta(X)
-        _check_one_per_cluster(y, len(theta))
-        return self.density_.cdf(self._standardise(y)[:, None], theta)[:, 0]
-
-    def log_prob(self, X, y):
-        """Log posterior density of the given log10 M200c, one per cluster.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_clusters, *grid) or (n_clusters, n_features)
-            Features.
-        y : array-like of shape (n_clusters,)
-            log10 M200c [h^-1 Msun], one per cluster.
-
-        Returns
-        -------
-        ndarray of shape (n_clusters,)
-            Natural log of the density per dex of log10 M200c.
-        """
-        y = np.asarray(y, dtype=float).ravel()
-        theta = self._theta(X)
-        _check_one_per_cluster(y, len(theta))
-        return self.density_.log_prob(self._standardise(y)[:, None], theta)[:, 0] - np.log(self.y_scale_)
+    def _posterior(self, X):
+        """The clusters' posteriors, exact from the density parameters (PosteriorMixin hook)."""
+        return ScaledPosterior(self.density_, self._theta(X), self.y_mean_, self.y_scale_)

@@ -11,6 +11,9 @@ target ``t = (log10 M - loc) / scale``. Each family provides
   ``(n, n_params)``.
 
 The families hold only plain numbers, so they pickle and clone trivially.
+:class:`ScaledPosterior` binds a family to the parameters of n clusters and
+the target scaling: the :class:`~skcluster.estimators.PosteriorDistribution`
+that :class:`~skcluster.estimators.PosteriorMixin` uses.
 
 ``AffineStack`` is the stack of affine normalising-flow blocks of Kodi Ramanah
 et al. (2020, eq. 3-5): block ``k`` maps ``u_{k-1}`` to
@@ -31,7 +34,7 @@ spline (Durkan et al. 2019), flexible and exactly invertible.
 import numpy as np
 from scipy.special import logsumexp, ndtr, ndtri
 
-__all__ = ["AffineStack", "AffineSpline", "GaussianMixture", "make_density"]
+__all__ = ["AffineStack", "AffineSpline", "GaussianMixture", "ScaledPosterior", "make_density"]
 
 #: Bounds on every log-scale output [standardised units]: keeps exp() finite
 #: and the likelihood bounded during training.
@@ -394,6 +397,59 @@ class AffineSpline:
         z = ops.where(inside, z, u)
         log_dz = ops.where(inside, log_dz, ops.zeros_like(log_dz))
         return 0.5 * ops.square(z) + _HALF_LOG_2PI - log_dz + log_scale
+
+
+class ScaledPosterior:
+    """Posteriors of log10 M200c = ``loc + scale * t``, ``t`` from a density family.
+
+    A :class:`~skcluster.estimators.PosteriorDistribution` of n clusters with
+    exact (analytic) densities, CDFs, quantiles and draws.
+
+    Parameters
+    ----------
+    family : AffineStack, GaussianMixture or AffineSpline
+        Density of the standardised target ``t``.
+    theta : ndarray of shape (n, family.n_params)
+        Parameters of each cluster's density.
+    loc, scale : float
+        Target standardisation: log10 M200c [h^-1 Msun] = ``loc + scale * t``.
+    """
+
+    def __init__(self, family, theta, loc, scale):
+        self.family, self.theta, self.loc, self.scale = family, theta, loc, scale
+
+    def __len__(self):
+        return len(self.theta)
+
+    def _standardise(self, y):
+        return (np.asarray(y, dtype=float) - self.loc) / self.scale
+
+    def log_prob(self, y):
+        """Log density per dex at ``y`` of shape (n, G) -> (n, G)."""
+        return self.family.log_prob(self._standardise(y), self.theta) - np.log(self.scale)
+
+    def pdf(self, y):
+        """Density per dex at ``y`` of shape (n, G) -> (n, G)."""
+        return np.exp(self.family.log_prob(self._standardise(y), self.theta)) / self.scale
+
+    def cdf(self, y):
+        """Cumulative distribution at ``y`` of shape (n, G) -> (n, G)."""
+        return self.family.cdf(self._standardise(y), self.theta)
+
+    def quantile(self, q):
+        """Quantiles at ``q`` of shape (Q,) -> (n, Q); 0 and 1 give -inf and +inf."""
+        q = np.asarray(q, dtype=float)
+        y = self.loc + self.scale * self.family.quantile(np.clip(q, 1e-300, 1.0), self.theta)
+        y = np.where(q[None, :] <= 0, -np.inf, y)
+        return np.where(q[None, :] >= 1, np.inf, y)
+
+    def sample(self, n_samples, rng):
+        """Draws of shape (n_samples, n) using the RandomState ``rng``."""
+        return self.loc + self.scale * self.family.sample(self.theta, int(n_samples), rng)
+
+    def std(self):
+        """Standard deviation [dex], (n,)."""
+        return self.scale * self.family.moments(self.theta)[1]
 
 
 def make_density(density, *, n_blocks=3, n_components=5, n_bins=8):

@@ -32,7 +32,7 @@ What ``fit(X, y, *, validation_data=None)`` does
    validation loss (patience ``early_stopping``, best weights restored).
 
 Streaming: ``fit(dataset)`` and ``predict(dataset)`` also take a
-``keras.utils.PyDataset`` (e.g. :class:`skcluster.scaling.ClusterImageDataset`)
+``keras.utils.PyDataset`` (e.g. :class:`skcluster.parallel.ClusterImageDataset`)
 in subclasses that set ``_supports_stream = True``. A fresh fit first passes
 once over the batches (``_reset_from_stream``: the first batch resets the
 input-dependent state, the mean absolute input and all targets are
@@ -276,7 +276,7 @@ class KerasEstimatorBase(BaseEstimator):
         X : array-like or keras.utils.PyDataset
             Training inputs (see the subclass for the expected shape), or,
             where the subclass supports it, a PyDataset yielding batches
-            ``(x, y)`` (e.g. :class:`skcluster.scaling.ClusterImageDataset`).
+            ``(x, y)`` (e.g. :class:`skcluster.parallel.ClusterImageDataset`).
         y : array-like of shape (n_samples,) or None, default=None
             Targets (log10 M200c [h^-1 Msun] for skcluster's regressors);
             required with arrays, None with a PyDataset.

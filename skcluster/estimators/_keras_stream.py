@@ -2,7 +2,7 @@
 
 Used by :class:`~skcluster.estimators._keras_base.KerasEstimatorBase` when
 ``fit`` or ``predict`` receives a PyDataset (for instance
-:class:`skcluster.scaling.ClusterImageDataset`) instead of arrays: the
+:class:`skcluster.parallel.ClusterImageDataset`) instead of arrays: the
 estimator's own input and target preparation is applied batch by batch, so
 no more than a queue of batches is ever in memory. Imports Keras.
 """

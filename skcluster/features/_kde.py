@@ -129,8 +129,8 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
     that axis. Separable, hence fast: outer products of 1-D Gaussians summed
     by matrix products, each 1-D Gaussian on the uniform grid built by a
     recurrence (two multiplications per grid point, not an exponential).
-    Images do not depend, bit for bit, on how clusters are batched (with
-    the OpenBLAS that numpy ships; checked by the tests).
+    Images do not depend on how clusters are batched beyond float rounding
+    (the matrix products' summation order follows the CPU's BLAS kernel).
 
     ``covariance='full'`` (the papers' code): the kernel covariance is
     ``bandwidth**2`` times the full sample covariance (``ddof=1``, equal

@@ -31,11 +31,11 @@ MAX_START_EXPONENT = 700.0
 MAX_RECURRENCE_BETA = 50.0
 #: 2-D images: clusters are padded with zeros to the largest of their batch,
 #: rounded up to a multiple of SLOT_MULTIPLE; clusters of more than MAX_PADDED
-#: galaxies get a matrix product of their own. Zero padding then leaves the
-#: products bit for bit unchanged (OpenBLAS sgemm sums the inner dimension 8 at
-#: a time; a padding that is not a multiple of 8 changes the last bit), so an
-#: image does not depend on the batch it was computed in (the Dask blocks rely
-#: on it; tests/features/test_product.py checks it).
+#: galaxies get a matrix product of their own. An image then does not depend on
+#: the batch it was computed in beyond rounding (the Dask blocks rely on it;
+#: tests/features/test_product.py checks it). On CPUs whose OpenBLAS sgemm sums
+#: the inner dimension 8 at a time it is even bit for bit; other kernels (e.g.
+#: AVX-512) block by matrix size and change the last bits.
 SLOT_MULTIPLE = 8
 MAX_PADDED = 128
 

@@ -1,29 +1,29 @@
-"""Scaling out: featurise and train on catalogues larger than memory.
+"""Former name of :mod:`skcluster.parallel`; importing it warns.
 
-- :func:`dask_images`, :func:`store_images`: PhaseSpaceKDE images of very many
-  clusters as a Dask array, or written chunk by chunk to HDF5 / ``.npy``;
-  :class:`ChunkedClusters` loads the clusters themselves chunk by chunk.
-- :class:`ClusterImageDataset`: a ``keras.utils.PyDataset`` of images made
-  (or read from disk) batch by batch, accepted by ``CNNRegressor.fit`` and
-  ``predict``, so training memory does not grow with the catalogue.
-- :func:`worker_environment`: the per-worker environment (Keras backend,
-  thread limits) for Dask workers.
-
-Dask and Keras are imported on first use only.
+Kept so that code written against ``skcluster.scaling`` keeps working: every
+public name is re-exported from :mod:`skcluster.parallel`. Import from
+:mod:`skcluster.parallel` instead; this alias will be removed.
 """
 
-import importlib
+import warnings
 
-from ._dask import ChunkedClusters, dask_images, open_images, store_images
-from ._environment import worker_environment
+from .. import parallel as _parallel
+from ..exceptions import RenamedWarning
+from ..parallel import ChunkedClusters, dask_images, open_images, store_images, worker_environment  # noqa: F401
 
-__all__ = ["ChunkedClusters", "dask_images", "store_images", "open_images", "worker_environment",
-           "ClusterImageDataset"]
+__all__ = list(_parallel.__all__)
+
+warnings.warn(
+    "skcluster.scaling was renamed skcluster.parallel; import from skcluster.parallel "
+    "(the old name will be removed).",
+    RenamedWarning,
+    stacklevel=2,
+)
 
 
 def __getattr__(name):
-    if name == "ClusterImageDataset":  # imports Keras
-        return importlib.import_module("skcluster.scaling._dataset").ClusterImageDataset
+    if name == "ClusterImageDataset":  # imports Keras, so only on use
+        return _parallel.ClusterImageDataset
     raise AttributeError(f"module 'skcluster.scaling' has no attribute {name!r}")
 
 

@@ -1,4 +1,4 @@
-"""Physics checks of the mock catalogue (issue 3 'Done when').
+"""Physics checks of the mock catalogue.
 
 Reference: Evrard et al. (2008) dark-matter M-sigma, sigma_15 = 1082.9 km/s,
 alpha = 0.3361 with sigma = sigma_15 [E(z) M200c / 1e15 h^-1 Msun]^alpha.
@@ -13,7 +13,7 @@ import pytest
 from skcluster.datasets import make_mock_catalog
 from skcluster.simulate import HaloModel
 
-SIGMA_15_REF = 1100.0  # km/s (issue target, Evrard 1082.9)
+SIGMA_15_REF = 1100.0  # km/s (target; Evrard 1082.9)
 SIGMA_15_RTOL = 0.10
 ALPHA_REF = 0.336
 ALPHA_ATOL = 0.06

@@ -2,40 +2,16 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Bunch
 
 from skcluster.metrics import robustness_summary, sampling_robustness, subsample_clusters
-from skcluster.testing import EVRARD_ALPHA, EVRARD_SIGMA_15, make_toy_clusters
+from skcluster.testing import make_toy_clusters
 
 #: |median eps(r)| over 0.6-0.8 allowed for the unbiased dispersion estimator [dex].
 DISPERSION_MEDIAN_TOL = 0.03
-
-
-class _Richness(RegressorMixin, BaseEstimator):
-    """log M = 13 + log10(number of galaxies): eps(r) is known exactly."""
-
-    def fit(self, X, y):
-        self.fitted_ = True
-        return self
-
-    def predict(self, X):
-        return 13 + np.log10([len(c) for c in X])
-
-
-class _Dispersion(RegressorMixin, BaseEstimator):
-    """Evrard et al. (2008) M-sigma with the unbiased dispersion."""
-
-    def fit(self, X, y):
-        self.fitted_ = True
-        return self
-
-    def predict(self, X):
-        sig = np.array([np.std(c[:, 2], ddof=1) for c in X])
-        return 15 + np.log10(sig / EVRARD_SIGMA_15) / EVRARD_ALPHA
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +33,10 @@ def test_subsample_is_a_subset_without_replacement(toy):
     assert len(tiny[0]) == 2
 
 
-def test_richness_estimator_matches_hand_computation(toy):
+def test_richness_estimator_matches_hand_computation(toy, richness_regressor):
     X, y, _ = toy
     rates = [0.25, 0.5, 0.8, 1.0]
-    res = sampling_robustness(_Richness().fit(X, y), X, rates=rates, random_state=0)
+    res = sampling_robustness(richness_regressor.fit(X, y), X, rates=rates, random_state=0)
     assert res.deviation.shape == (4, len(X))
     n = np.array([len(c) for c in X])
     for i, r in enumerate(rates):
@@ -69,10 +45,10 @@ def test_richness_estimator_matches_hand_computation(toy):
     np.testing.assert_allclose(res.prediction_full, 13 + np.log10(n))
 
 
-def test_deviation_is_log_of_mean_mass(toy):
+def test_deviation_is_log_of_mean_mass(toy, dispersion_regressor):
     # brute force: reproduce the subsamples with the same generator, average masses by hand
     X, y, _ = toy
-    est = _Dispersion().fit(X, y)
+    est = dispersion_regressor.fit(X, y)
     res = sampling_robustness(est, X[:5], rates=[0.5], n_draws=4, min_galaxies=2, random_state=3)
     rng = np.random.RandomState(3)
     masses = []
@@ -86,9 +62,9 @@ def test_deviation_is_log_of_mean_mass(toy):
     np.testing.assert_allclose(res.deviation[0], expected, rtol=1e-10)
 
 
-def test_dispersion_estimator_is_nearly_unbiased_and_narrows_with_rate(toy):
+def test_dispersion_estimator_is_nearly_unbiased_and_narrows_with_rate(toy, dispersion_regressor):
     X, y, _ = toy
-    res = sampling_robustness(_Dispersion().fit(X, y), X, min_galaxies=2, random_state=0)
+    res = sampling_robustness(dispersion_regressor.fit(X, y), X, min_galaxies=2, random_state=0)
     assert np.allclose(res.deviation[res.rates == 1.0], 0.0)
     s = robustness_summary(res)
     assert abs(s["median"]) < DISPERSION_MEDIAN_TOL
@@ -98,9 +74,9 @@ def test_dispersion_estimator_is_nearly_unbiased_and_narrows_with_rate(toy):
     assert low["width"] > s["width"]
 
 
-def test_works_with_a_pipeline(toy):
+def test_works_with_a_pipeline(toy, dispersion_regressor):
     X, y, _ = toy
-    pipe = make_pipeline(FunctionTransformer(lambda X: X), _Dispersion()).fit(X, y)
+    pipe = make_pipeline(FunctionTransformer(lambda X: X), dispersion_regressor).fit(X, y)
     res = sampling_robustness(pipe, X, rates=[0.7], n_draws=2, min_galaxies=2, random_state=0)
     assert np.all(np.isfinite(res.deviation))
 
@@ -117,11 +93,11 @@ def test_summary_pools_only_rates_in_range():
         robustness_summary(res, rate_range=(0.1, 0.2))
 
 
-def test_errors(toy):
+def test_errors(toy, richness_regressor):
     X, y, _ = toy
     with pytest.raises(NotFittedError):
-        sampling_robustness(_Richness(), X)
+        sampling_robustness(richness_regressor, X)
     with pytest.raises(ValueError, match="fractions"):
-        sampling_robustness(_Richness().fit(X, y), X, rates=[70])
+        sampling_robustness(richness_regressor.fit(X, y), X, rates=[70])
     with pytest.raises(ValueError, match="n_draws"):
-        sampling_robustness(_Richness().fit(X, y), X, n_draws=0)
+        sampling_robustness(richness_regressor.fit(X, y), X, n_draws=0)

@@ -2,34 +2,14 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.pipeline import make_pipeline
 
 from skcluster import CylinderCut, MSigma
 from skcluster.metrics import effect_robustness, effect_robustness_summary, residual_summary
 from skcluster.observe import FibreCollisions, Miscentring, SpectroscopicIncompleteness, VelocityErrors
-from skcluster.testing import EVRARD_ALPHA, EVRARD_SIGMA_15, make_toy_clusters
+from skcluster.testing import EVRARD_ALPHA, make_toy_clusters
 
 N_SIGMA = 4.0
-
-
-class _Richness(RegressorMixin, BaseEstimator):
-    def fit(self, X, y):
-        self.fitted_ = True
-        return self
-
-    def predict(self, X):
-        return 13 + np.log10([len(c) for c in X])
-
-
-class _Dispersion(RegressorMixin, BaseEstimator):
-    def fit(self, X, y):
-        self.fitted_ = True
-        return self
-
-    def predict(self, X):
-        sig = np.array([np.std(c[:, 2], ddof=1) for c in X])
-        return 15 + np.log10(sig / EVRARD_SIGMA_15) / EVRARD_ALPHA
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +17,10 @@ def toy():
     return make_toy_clusters(40, n_galaxies=(400, 400), random_state=0)
 
 
-def test_incompleteness_shift_of_a_richness_estimator(toy):
+def test_incompleteness_shift_of_a_richness_estimator(toy, richness_regressor):
     X, y, _ = toy
     c = 0.5
-    res = effect_robustness(_Richness().fit(X, y), X, {"half": SpectroscopicIncompleteness(c)}, n_draws=4,
+    res = effect_robustness(richness_regressor.fit(X, y), X, {"half": SpectroscopicIncompleteness(c)}, n_draws=4,
                             random_state=0)
     assert res.shift.shape == (1, 4, 40) and res.deviation.shape == (1, 40)
     # each cluster keeps Binomial(400, 0.5): shift = log10(k / 400), mean over draws near log10(0.5)
@@ -51,10 +31,10 @@ def test_incompleteness_shift_of_a_richness_estimator(toy):
     assert "none" not in summary  # no true masses given
 
 
-def test_velocity_errors_shift_of_a_dispersion_estimator(toy):
+def test_velocity_errors_shift_of_a_dispersion_estimator(toy, dispersion_regressor):
     X, y, _ = toy
     sigma = 300.0
-    model = _Dispersion().fit(X, y)
+    model = dispersion_regressor.fit(X, y)
     res = effect_robustness(model, X, {"dv": VelocityErrors(sigma)}, y=y, n_draws=3, random_state=1)
     s = np.array([np.std(c[:, 2], ddof=1) for c in X])
     expected = np.log10(np.sqrt(s**2 + sigma**2) / s) / EVRARD_ALPHA
@@ -68,9 +48,9 @@ def test_velocity_errors_shift_of_a_dispersion_estimator(toy):
     assert summary["dv"]["delta_bias"] > 0 and summary["dv"]["mean_shift"] > 0
 
 
-def test_miscentring_does_not_move_a_velocity_only_estimator(toy):
+def test_miscentring_does_not_move_a_velocity_only_estimator(toy, dispersion_regressor):
     X, y, _ = toy
-    res = effect_robustness(_Dispersion().fit(X, y), X, {"mis": Miscentring(0.3)}, n_draws=2, random_state=0)
+    res = effect_robustness(dispersion_regressor.fit(X, y), X, {"mis": Miscentring(0.3)}, n_draws=2, random_state=0)
     np.testing.assert_allclose(res.shift, 0.0, atol=1e-12)
 
 
@@ -89,9 +69,9 @@ def test_several_effects_pipelines_callables_and_reproducibility(toy):
     assert set(effect_robustness_summary(a)) == {"none", *effects}
 
 
-def test_input_errors(toy):
+def test_input_errors(toy, richness_regressor):
     X, y, _ = toy
-    model = _Richness().fit(X, y)
+    model = richness_regressor.fit(X, y)
     with pytest.raises(TypeError, match="non-empty dict"):
         effect_robustness(model, X, [VelocityErrors()])
     with pytest.raises(TypeError, match="transformer"):

@@ -20,7 +20,7 @@ class ClusterImageDataset(keras.utils.PyDataset):
     With ``kde`` given, each batch of clusters is featurised when Keras asks
     for it (about 1 ms per 50^3 image, small next to a CNN3D training step);
     without, ``X`` already holds images (an array, a ``numpy.memmap`` or an
-    h5py dataset from :func:`~skcluster.scaling.store_images`) and each batch
+    h5py dataset from :func:`~skcluster.parallel.store_images`) and each batch
     is a slice read from it. Either way only ``max_queue_size`` batches
     exist at once, whatever the catalogue size. Batch ``i`` holds samples
     ``i * batch_size`` to ``(i + 1) * batch_size - 1``: the same images as
@@ -65,7 +65,7 @@ class ClusterImageDataset(keras.utils.PyDataset):
     --------
     >>> import numpy as np
     >>> from skcluster import PhaseSpaceKDE
-    >>> from skcluster.scaling import ClusterImageDataset
+    >>> from skcluster.parallel import ClusterImageDataset
     >>> from skcluster.testing import make_toy_clusters
     >>> X, y, _ = make_toy_clusters(10, random_state=0)
     >>> kde = PhaseSpaceKDE(coords="rv").fit(X[:1])

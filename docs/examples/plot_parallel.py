@@ -1,15 +1,15 @@
 """
-Scaling out: featurise and cross-validate with Dask
-===================================================
+Parallel computing: featurise and cross-validate with Dask
+==========================================================
 
 Survey catalogues reach 10^5-10^6 clusters, more than fit in memory as 3D
 images. skcluster uses Dask rather than a scheduler of its own:
-:func:`skcluster.scaling.store_images` featurises chunk by chunk and writes
-the images to disk, a :class:`skcluster.scaling.ClusterImageDataset` feeds
+:func:`skcluster.parallel.store_images` featurises chunk by chunk and writes
+the images to disk, a :class:`skcluster.parallel.ClusterImageDataset` feeds
 them to Keras one batch at a time, and scikit-learn's cross-validation and
 grid searches run on a Dask cluster through joblib's ``dask`` backend. Here
 a local cluster of threads stands in for a real one; with process workers,
-pass ``env=skcluster.scaling.worker_environment(keras_backend="jax")`` so
+pass ``env=skcluster.parallel.worker_environment(keras_backend="jax")`` so
 every worker picks the same Keras backend and thread limits.
 """
 
@@ -28,7 +28,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from skcluster import CNNRegressor, PhaseSpaceKDE
 from skcluster.metrics import residual_scatter_scorer
 from skcluster.pipeline import make_pipeline
-from skcluster.scaling import ClusterImageDataset, open_images, store_images
+from skcluster.parallel import ClusterImageDataset, open_images, store_images
 from skcluster.testing import make_toy_clusters
 
 X, y, groups = make_toy_clusters(600, random_state=0)

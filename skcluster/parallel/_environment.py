@@ -40,7 +40,7 @@ def worker_environment(*, keras_backend=None, threads=1):
 
     Examples
     --------
-    >>> from skcluster.scaling import worker_environment
+    >>> from skcluster.parallel import worker_environment
     >>> env = worker_environment(keras_backend="jax")
     >>> env["KERAS_BACKEND"], env["OMP_NUM_THREADS"]
     ('jax', '1')

@@ -40,7 +40,7 @@ class ChunkedClusters:
     Examples
     --------
     >>> from functools import partial
-    >>> from skcluster.scaling import ChunkedClusters
+    >>> from skcluster.parallel import ChunkedClusters
     >>> from skcluster.testing import make_toy_clusters
     >>> def load(start, stop, seed=0):  # cluster i from seed + i: any chunking agrees
     ...     return [make_toy_clusters(1, random_state=seed + i)[0][0] for i in range(start, stop)]
@@ -88,7 +88,7 @@ class ChunkedClusters:
         --------
         >>> import os, tempfile
         >>> from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog, save_catalog
-        >>> from skcluster.scaling import ChunkedClusters
+        >>> from skcluster.parallel import ChunkedClusters
         >>> cat = make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)
         >>> path = os.path.join(tempfile.mkdtemp(), "mock.h5")
         >>> save_catalog(cat, path)
@@ -221,17 +221,15 @@ def dask_images(kde, X, *, chunk_size=1024):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from skcluster import PhaseSpaceKDE
-    >>> from skcluster.scaling import dask_images
-    >>> from skcluster.testing import make_toy_clusters
+    >>> from skcluster.parallel import dask_images
+    >>> from skcluster.testing import assert_allclose_to_rounding, make_toy_clusters
     >>> X, _, _ = make_toy_clusters(10, random_state=0)
     >>> kde = PhaseSpaceKDE(coords="rv").fit(X[:1])
     >>> images = dask_images(kde, X, chunk_size=4)
     >>> images.shape, images.chunks[0]
     ((10, 48, 48), (4, 4, 2))
-    >>> bool(np.array_equal(images.compute(scheduler="synchronous"), kde.transform(X)))
-    True
+    >>> assert_allclose_to_rounding(images.compute(scheduler="synchronous"), kde.transform(X))
     """
     import dask
     import dask.array as da
@@ -321,17 +319,16 @@ def store_images(kde, X, out, *, chunk_size=1024, dataset="images", client=None,
     Examples
     --------
     >>> import os, tempfile
-    >>> import h5py, numpy as np
+    >>> import h5py
     >>> from skcluster import PhaseSpaceKDE
-    >>> from skcluster.scaling import store_images
-    >>> from skcluster.testing import make_toy_clusters
+    >>> from skcluster.parallel import store_images
+    >>> from skcluster.testing import assert_allclose_to_rounding, make_toy_clusters
     >>> X, _, _ = make_toy_clusters(10, random_state=0)
     >>> kde = PhaseSpaceKDE(coords="v").fit(X[:1])
     >>> path = os.path.join(tempfile.mkdtemp(), "images.h5")
     >>> _ = store_images(kde, X, path, chunk_size=3)
     >>> with h5py.File(path, "r") as f:
-    ...     bool(np.array_equal(f["images"][...], kde.transform(X)))
-    True
+    ...     assert_allclose_to_rounding(f["images"][...], kde.transform(X))
     """
     import dask
 
@@ -407,7 +404,7 @@ def open_images(path, dataset="images"):
     --------
     >>> import os, tempfile
     >>> import numpy as np
-    >>> from skcluster.scaling import open_images
+    >>> from skcluster.parallel import open_images
     >>> path = os.path.join(tempfile.mkdtemp(), "images.npy")
     >>> np.save(path, np.zeros((3, 4, 4), dtype=np.float32))
     >>> open_images(path)[1:3].shape
