@@ -383,7 +383,7 @@ def _store_with_client(client, blocks, starts, target, in_flight):
 
 
 def open_images(path, dataset="images"):
-    """Open images written by :func:`~skcluster.scaling.store_images` for reading, without loading them.
+    """Open images written by :func:`~skcluster.parallel.store_images` for reading, without loading them.
 
     Parameters
     ----------

@@ -128,7 +128,7 @@ def test_benchmark_exit_code_is_nonzero_exactly_when_a_check_fails(verdicts, sta
     monkeypatch.setattr(_benchmark, "comparison_statistics", lambda *args, **kwargs: stats)
     checks = [(f"check number {k}", v) for k, v in enumerate(verdicts)]
     monkeypatch.setattr(_benchmark, "_checks", lambda stats: checks)
-    monkeypatch.setattr(_benchmark, "build_catalog", lambda **kwargs: make_tiny_catalog())
+    monkeypatch.setattr(_benchmark, "make_main_job_catalog", lambda **kwargs: make_tiny_catalog())
     assert main(["benchmark", "--quick", "--quiet", "-o", str(tmp_path)]) == status
     out = capsys.readouterr().out
     for k, v in enumerate(verdicts):
