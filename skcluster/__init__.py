@@ -20,6 +20,8 @@ _LAZY = {
     "CNNRegressor": "skcluster.estimators._cnn",
     "FlowRegressor": "skcluster.estimators._flow",
     "SBICalibrator": "skcluster.calibration._sbi",
+    "predict_catalog": "skcluster.catalog._predict",
+    "Survey": "skcluster.survey",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -130,8 +130,8 @@ def _parser():
     p.add_argument("model", help="a fitted pipeline: .skops (safe format, skcluster.io.save_model) or joblib "
                               "(loading runs code from the file: trusted files only), e.g. "
                               "skcluster-report/models/NAME.skops")
-    p.add_argument("field", help="a shipped field name (coma_desi, coma_sdss, a2670_sdss, a2029_sohn2019, a2744_owers2011) or a "
-                              "CSV/text file")
+    p.add_argument("field", help="a shipped field name (coma_desi, coma_sdss, a2670_sdss, a2029_sohn2019, "
+                              "a2744_owers2011) or a CSV/text file")
     p.add_argument("--center", type=float, nargs=3, metavar=("RA", "DEC", "Z"),
                    help="cluster centre [deg, deg, redshift], needed for files with ra, dec, z columns")
     p.add_argument("--radius-h", type=float, help="h used for radii given in Mpc (R_proj, v_los files)")

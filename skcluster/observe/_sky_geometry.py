@@ -13,7 +13,7 @@ import numpy as np
 from ..cosmology import hubble_velocity, redshift_from_velocity, relativistic_add, relativistic_subtract
 from ._los import line_of_sight_basis
 
-__all__ = ["radec_to_unit", "unit_to_radec", "sky_basis", "sky_offsets", "observe_box_on_sky"]
+__all__ = ["radec_to_unit", "unit_to_radec", "sky_basis", "sky_offsets", "observe_box_on_sky", "phase_space_to_sky"]
 
 
 def radec_to_unit(ra, dec):
@@ -156,3 +156,46 @@ def observe_box_on_sky(offsets, galaxy_velocities, center_velocity, line_of_sigh
 def _relative_velocity(z, center_z):
     """v_los [km/s] of redshifts ``z`` seen from ``center_z`` (the convention of the mock)."""
     return relativistic_subtract(hubble_velocity(z), hubble_velocity(center_z))
+
+
+def phase_space_to_sky(cluster, center_ra, center_dec, center_z, *, table):
+    """Sky positions [deg] and redshifts of (x_proj, y_proj, v_los) galaxies around a centre.
+
+    The exact inverse of :func:`skcluster.observe.sky_to_phase_space`: a
+    projected radius R is the angle R / d(center_z), x_proj points east and
+    y_proj north, and v_los is added relativistically to the centre's
+    velocity. Used to put mock clusters on the sky (synthetic surveys).
+
+    Parameters
+    ----------
+    cluster : ndarray of shape (n, 3)
+        (x_proj, y_proj [comoving h^-1 Mpc], v_los [km/s]).
+    center_ra, center_dec, center_z : float
+    table : RedshiftTable
+
+    Returns
+    -------
+    ra, dec, z : ndarray of shape (n,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcluster.observe import RedshiftTable, sky_to_phase_space
+    >>> from skcluster.observe._sky_geometry import phase_space_to_sky
+    >>> c = np.array([[0.5, -0.3, 800.0]])
+    >>> back = sky_to_phase_space(*phase_space_to_sky(c, 30.0, 10.0, 0.1, table=RedshiftTable()), 30.0, 10.0, 0.1)
+    >>> bool(np.allclose(back, c, atol=1e-6))
+    True
+    """
+    cluster = np.asarray(cluster, dtype=float)
+    east, north, centre = (b[0] for b in sky_basis(center_ra, center_dec))
+    d = float(table.distance(center_z))
+    r = np.hypot(cluster[:, 0], cluster[:, 1])
+    theta = r / d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(r > 0, np.sin(theta) / np.where(r > 0, r, 1.0), 0.0)
+    u = (np.cos(theta)[:, None] * centre + (s * cluster[:, 0])[:, None] * east
+         + (s * cluster[:, 1])[:, None] * north)
+    ra, dec = unit_to_radec(u)
+    z = redshift_from_velocity(relativistic_add(cluster[:, 2], hubble_velocity(center_z)))
+    return ra, dec, z
