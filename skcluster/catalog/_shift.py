@@ -3,7 +3,7 @@
 Each observation is summarised by a few numbers that any mass estimator
 leans on: richness, velocity dispersion, how concentrated the galaxies are on
 the sky, and how heavy the velocity tails are. For a cluster of predicted
-mass m, the training observations whose true mass lies nearest m give the
+mass m, the training observations the model put nearest m give the
 reference distribution of those summaries; the cluster's Mahalanobis distance
 from them is compared with theirs (an empirical tail probability).
 """
@@ -70,7 +70,7 @@ class DomainShiftReference(BaseEstimator):
 
     Parameters
     ----------
-    n_neighbours : int, default=200
+    n_neighbours : int, default=100
         Training observations nearest in true mass that form the reference
         at a predicted mass.
     aperture, v_cut : float, default=1.6, 2200.0
@@ -97,14 +97,19 @@ class DomainShiftReference(BaseEstimator):
     True
     """
 
-    def __init__(self, n_neighbours=200, *, aperture=APERTURE, v_cut=V_CUT, threshold=0.01):
+    def __init__(self, n_neighbours=100, *, aperture=APERTURE, v_cut=V_CUT, threshold=0.01):
         self.n_neighbours = n_neighbours
         self.aperture = aperture
         self.v_cut = v_cut
         self.threshold = threshold
 
     def fit(self, X, y):
-        """Summarise the training observations ``X`` with true masses ``y`` [log10 h^-1 Msun]."""
+        """Summarise the training observations ``X`` at masses ``y`` [log10 h^-1 Msun].
+
+        Pass the model's predictions for ``X`` (out-of-fold if it can
+        overfit), not the true masses: the score compares a cluster with the
+        training observations the model put at the same mass.
+        """
         y = np.asarray(y, dtype=float)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} clusters but y has {len(y)} masses.")

@@ -127,3 +127,19 @@ def test_neighbour_search_is_chunk_independent(tiny_mock):
     a = [o.cluster for o in galaxy_neighbours(gal, clu, chunk_size=7, progress=False)]
     b = [o.cluster for o in galaxy_neighbours(gal, clu, chunk_size=1000, progress=False)]
     assert all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+def test_domain_shift_columns_and_warning(tiny_mock, fitted):
+    from skcluster.catalog import DomainShiftReference, DomainShiftWarning
+
+    tr = tiny_mock.train
+    ref = DomainShiftReference(n_neighbours=60).fit(list(tr.X), fitted.predict(list(tr.X)))
+    rng = np.random.default_rng(3)
+    odd = np.column_stack([1.5 * np.cos(t := rng.uniform(0, 2 * np.pi, 300)), 1.5 * np.sin(t),
+                           rng.uniform(-600, 600, 300)])  # 300 galaxies on a ring, cold: unlike any mock cluster
+    X = list(tiny_mock.test.X)[:5] + [odd]
+    gal, clu = put_on_sky(X, np.full(6, 0.117))
+    with pytest.warns(DomainShiftWarning, match="c5"):
+        out = predict_catalog(fitted, gal, clu, reference=ref, progress=False)
+    assert np.all(np.isfinite(out["shift_pvalue"])) and "atypical" in out["flags"][5]
+    assert out["pct_log_richness"][5] == 100.0 and not out["ok"][5]
