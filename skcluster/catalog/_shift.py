@@ -5,10 +5,11 @@ leans on: richness, velocity dispersion, how concentrated the galaxies are on
 the sky, and how heavy the velocity tails are. For a cluster of predicted
 mass m, the training observations the model put nearest m give the
 reference distribution of those summaries; the cluster's Mahalanobis distance
-from them is compared with theirs (an empirical tail probability).
+from them gives a tail probability (chi-square, scaled to the reference's own distances).
 """
 
 import numpy as np
+from scipy.stats import chi2
 from sklearn.base import BaseEstimator
 
 from ..constants import APERTURE, V_CUT
@@ -135,9 +136,10 @@ class DomainShiftReference(BaseEstimator):
         Returns
         -------
         p_value : ndarray of shape (n_clusters,)
-            Fraction of the reference observations that are farther from their
-            own mean (Mahalanobis) than the cluster: small = atypical. NaN where
-            the cluster has fewer than 3 galaxies or no mass.
+            Tail probability of the cluster's squared Mahalanobis distance from
+            the reference (chi-square with 4 degrees of freedom, rescaled so the
+            reference's own median distance gets p = 0.5): small = atypical.
+            NaN where the cluster has fewer than 3 galaxies or no mass.
         percentiles : ndarray of shape (n_clusters, 4)
             Percentile of each summary (:data:`SUMMARY_NAMES`) among the reference [0-100].
         """
@@ -154,6 +156,9 @@ class DomainShiftReference(BaseEstimator):
             inv = np.linalg.pinv(cov)
             d_ref = np.einsum("ij,jk,ik->i", ref - mu, inv, ref - mu)
             d = float((s - mu) @ inv @ (s - mu))
-            p[i] = (np.sum(d_ref >= d) + 1.0) / (len(d_ref) + 1.0)
+            # chi-square tail of the squared distance, rescaled so that the reference's own median sits at
+            # the chi-square median (robust to non-Gaussian summaries; continuous beyond the reference's range)
+            scale = np.median(d_ref) / chi2.median(ref.shape[1])
+            p[i] = chi2.sf(d / scale, ref.shape[1])
             pct[i] = 100.0 * np.mean(ref <= s, axis=0)
         return p, pct
