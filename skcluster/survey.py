@@ -22,6 +22,8 @@ __all__ = ["Survey", "SDSS_MAIN", "DESI_BGS", "SURVEYS", "get_survey"]
 
 # The mock's observers must stay farther than the cylinder's depth (see make_sdss_mock_catalog).
 _MIN_OBSERVER_DISTANCE = 60.0  # h^-1 Mpc
+# Largest footprint radius measured by Survey.from_tables (beyond the mock's 4 h^-1 Mpc cylinder) [h^-1 Mpc].
+_MAX_REACH = 6.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +157,7 @@ class Survey:
         * ``velocity_error``: c times the median ``z_err`` (or ``zErr``), if there is one;
         * ``footprint_radius``: the median, over clusters, of the largest
           projected radius [comoving h^-1 Mpc] of galaxies within ``v_cut``
-          of the cluster redshift.
+          of the cluster redshift, searched out to 6 h^-1 Mpc (500 clusters at most).
 
         Parameters
         ----------
@@ -201,7 +203,11 @@ class Survey:
                     changes["velocity_error"] = float(SPEED_OF_LIGHT * np.nanmedian(err))
                 break
         reach = []
-        for obs in galaxy_neighbours(gal, clu, radius=50.0, v_cut=v_cut, cosmology=cosmology, progress=False):
+        if len(clu.z) > 500:  # a fixed subset is enough for a median
+            pick = np.random.default_rng(0).choice(len(clu.z), 500, replace=False)
+            clu = type(clu)(**{k: v[pick] for k, v in clu.items()})
+        for obs in galaxy_neighbours(gal, clu, radius=_MAX_REACH, v_cut=v_cut, cosmology=cosmology,
+                                     progress=False):
             if len(obs.cluster):
                 reach.append(np.hypot(obs.cluster[:, 0], obs.cluster[:, 1]).max())
         if reach:

@@ -207,7 +207,7 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
 
 def _warn(names, flags, redshift_range):
     def named(key):
-        return [names[i] for i in range(len(names)) if key in flags[i]]
+        return [str(names[i]) for i in range(len(names)) if key in flags[i]]
 
     atypical = named("atypical")
     if atypical:
