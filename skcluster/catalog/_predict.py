@@ -24,6 +24,7 @@ FLAGS = {
     "outside_footprint": "no galaxy of the table, at any redshift, within the aperture: no mass (NaN)",
     "too_few_galaxies": "fewer galaxies in the cylinder than the model's minimum: no mass (NaN)",
     "partial_footprint": f"the galaxies cover less than {MIN_COVERAGE:.0%} of the aperture: mass biased low",
+    "coverage_unknown": "too few foreground/background galaxies in the cone to measure the footprint coverage",
     "redshift_outside_training": "cluster redshift outside the redshift range the model was trained on",
     "no_posterior": "the model gives a point estimate only: percentiles are NaN",
     "atypical": "the observation is unlike the training mock at its predicted mass (domain-shift p < threshold)",
@@ -102,10 +103,10 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
         ``log10_m200c`` (posterior median, or the point estimate),
         ``log10_m200c_p16``, ``_p50``, ``_p84``, ``n_galaxies`` (in the
         cylinder), ``n_cone`` (within the aperture, any redshift),
-        ``coverage``, ``reach`` [h^-1 Mpc], ``shift_pvalue`` and the summary
+        ``coverage`` (see :func:`galaxy_neighbours`), ``reach`` [h^-1 Mpc], ``shift_pvalue`` and the summary
         percentiles (NaN without a reference), ``flags`` (comma-separated
         keys of :data:`FLAGS`, "" if none) and ``ok`` (a mass and no flag
-        other than ``no_posterior``). A NaN mass always comes with a flag
+        other than ``no_posterior`` or ``coverage_unknown``). A NaN mass always comes with a flag
         saying why.
 
     Examples
@@ -117,8 +118,9 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
     >>> X = [np.column_stack([rng.uniform(-1, 1, (40, 2)), rng.normal(0, 10 ** (2.8 + 0.3 * (m - 14)), 40)])
     ...      for m in np.linspace(14, 15, 50)]
     >>> model = MSigma().fit(X, np.linspace(14, 15, 50))
-    >>> ra, dec = 150 + rng.uniform(-1, 1, 600), 2 + rng.uniform(-1, 1, 600)   # a 2 x 2 deg patch
-    >>> gal = {"ra": ra, "dec": dec, "z": 0.05 + rng.normal(0, 0.003, 600)}
+    >>> ra, dec = 150 + rng.uniform(-1, 1, 900), 2 + rng.uniform(-1, 1, 900)   # a 2 x 2 deg patch
+    >>> z = np.concatenate([0.05 + rng.normal(0, 0.003, 600), rng.uniform(0.1, 0.3, 300)])  # + background
+    >>> gal = {"ra": ra, "dec": dec, "z": z}
     >>> clu = {"name": ["a", "far"], "ra": [150.0, 200.0], "dec": [2.0, 2.0], "z": [0.05, 0.05]}
     >>> out = predict_catalog(model, gal, clu, progress=False)
     >>> out["flags"].tolist()
@@ -165,7 +167,9 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
         elif len(obs.cluster) < n_min:
             flags[i].append("too_few_galaxies")
         else:
-            if obs.coverage < min_coverage:
+            if np.isnan(obs.coverage):
+                flags[i].append("coverage_unknown")
+            elif obs.coverage < min_coverage:
                 flags[i].append("partial_footprint")
             rows.append(i)
             batch.append(obs.cluster)
@@ -184,7 +188,8 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
             flags[i].append("no_posterior")
         if p_shift[i] < threshold:
             flags[i].append("atypical")
-    ok = np.array([np.isfinite(mass[i]) and all(f == "no_posterior" for f in flags[i]) for i in range(n)])
+    benign = ("no_posterior", "coverage_unknown")
+    ok = np.array([np.isfinite(mass[i]) and all(f in benign for f in flags[i]) for i in range(n)])
     _warn(clu.name, flags, redshift_range)
 
     out = Table()

@@ -11,7 +11,8 @@ from ..constants import APERTURE, V_CUT
 from ..cosmology import RedshiftTable, hubble_velocity, relativistic_subtract
 from ..observe._sky_geometry import radec_to_unit, sky_basis, sky_offsets
 
-__all__ = ["read_table", "as_galaxy_table", "as_cluster_table", "galaxy_neighbours", "COVERAGE_CELLS"]
+__all__ = ["read_table", "as_galaxy_table", "as_cluster_table", "galaxy_neighbours", "COVERAGE_CELLS",
+           "COVERAGE_MIN_GALAXIES"]
 
 _ALIASES = {
     "ra": ("ra", "RA", "ra_deg", "RAdeg", "mean_fiber_ra", "TARGET_RA"),
@@ -21,6 +22,8 @@ _ALIASES = {
 }
 #: Equal-area cells (2 rings x 8 sectors) of the aperture disc used to measure footprint coverage.
 COVERAGE_CELLS = (2, 8)
+#: Fewest foreground/background galaxies in the cone for a coverage estimate (the members are concentrated).
+COVERAGE_MIN_GALAXIES = 20
 
 
 def read_table(source, *, what="table"):
@@ -111,22 +114,26 @@ def as_cluster_table(clusters):
 
 
 def _coverage(x, y, aperture):
-    """Fraction of the aperture disc's equal-area cells holding a galaxy, over that expected of a full disc.
+    """Fraction of the aperture disc inside the footprint, from which equal-area cells hold a galaxy.
 
-    With n galaxies spread uniformly over K cells, 1 - (1 - 1/K)^n of the
-    cells are expected to be occupied; the ratio (capped at 1) corrects the
-    raw fraction for sparse cones.
+    n galaxies spread uniformly over k cells occupy k [1 - (1 - 1/k)^n] of
+    them on average; the number of covered cells k is solved from the
+    observed occupancy (so a sparse cone is not mistaken for a partial one).
     """
     n_ring, n_sector = COVERAGE_CELLS
-    k = n_ring * n_sector
+    total = n_ring * n_sector
     r = np.hypot(x, y) / aperture
     inside = r <= 1.0
+    n = int(inside.sum())
+    if n == 0:
+        return 0.0
     ring = np.minimum((r[inside] ** 2 * n_ring).astype(int), n_ring - 1)
     sector = ((np.arctan2(y[inside], x[inside]) + np.pi) / (2 * np.pi) * n_sector).astype(int) % n_sector
-    if not inside.any():
-        return 0.0
-    expected = 1.0 - (1.0 - 1.0 / k) ** int(inside.sum())
-    return min(1.0, np.unique(ring * n_sector + sector).size / k / expected)
+    occupied = np.unique(ring * n_sector + sector).size
+    k = np.linspace(occupied, total, 1 + 20 * (total - occupied))
+    expected = k * (1.0 - (1.0 - 1.0 / np.maximum(k, 1.0)) ** n)
+    reach = k[expected <= occupied + 1e-12]
+    return float(min(1.0, reach.max() / total))
 
 
 def galaxy_neighbours(galaxies, clusters, *, radius=APERTURE, v_cut=V_CUT, cosmology="MDPL2", chunk_size=4096,
@@ -161,9 +168,10 @@ def galaxy_neighbours(galaxies, clusters, *, radius=APERTURE, v_cut=V_CUT, cosmo
         ``cluster`` (n, 3) array (x_proj, y_proj [h^-1 Mpc], v_los [km/s]),
         ``n_cone`` (galaxies at any redshift within ``radius``),
         ``coverage`` (fraction of the disc's 16 equal-area cells holding a
-        galaxy of the cone, over the fraction expected for a full disc with
-        as many uniformly spread galaxies: an estimate of the footprint's
-        coverage, which needs the cone's foreground and background galaxies) and ``reach`` (largest
+        foreground or background galaxy of the cone, |v_los| > ``v_cut``,
+        over the fraction expected for a full disc with as many uniformly
+        spread galaxies: an estimate of the footprint's coverage; NaN when
+        fewer than :data:`COVERAGE_MIN_GALAXIES` such galaxies make it unmeasurable) and ``reach`` (largest
         projected radius of a cone galaxy [h^-1 Mpc]).
 
     Examples
@@ -203,8 +211,11 @@ def galaxy_neighbours(galaxies, clusters, *, radius=APERTURE, v_cut=V_CUT, cosmo
             r = np.hypot(x, y)
             cone = r <= radius
             keep = cone & (np.abs(v) <= v_cut)
+            field = cone & ~keep
+            coverage = (_coverage(x[field], y[field], radius) if field.sum() >= COVERAGE_MIN_GALAXIES
+                        else 0.0 if not cone.any() else np.nan)
             yield Bunch(cluster=np.column_stack([x[keep], y[keep], v[keep]]), n_cone=int(cone.sum()),
-                        coverage=_coverage(x[cone], y[cone], radius) if cone.any() else 0.0,
+                        coverage=coverage,
                         reach=float(r[cone].max()) if cone.any() else 0.0)
         if bar is not None:
             bar.update(sl.stop - sl.start)

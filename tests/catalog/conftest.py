@@ -12,7 +12,7 @@ def tiny_mock():
     return make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)
 
 
-def put_on_sky(clusters, redshifts, *, seed=0, background=500, background_z=(0.5, 0.8)):
+def put_on_sky(clusters, redshifts, *, seed=0, background=1500, background_z=(0.5, 0.8)):
     """Synthetic survey: each (x, y, v) cluster on a grid of sky positions, plus ``background`` galaxies
     spread uniformly over +-0.8 deg around it at redshifts ``background_z`` (in the cone, never in a cylinder)."""
     rng = np.random.default_rng(seed)
