@@ -69,6 +69,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-clusters", type=int, default=10_000)
     parser.add_argument("--background", type=int, default=700_000)
+    parser.add_argument("--z-range", type=float, nargs=2, default=(0.05, 0.3),
+                        help="cluster redshifts (the lattice spacing must exceed two apertures: use 0.15 0.3 "
+                             "for 1e5 clusters)")
     parser.add_argument("--mock", choices=["tiny", "small"], default="small",
                         help="tiny: TINY_MOCK_PARAMS; small: one 400 h^-1 Mpc box")
     parser.add_argument("--out", default="benchmarks/results/catalog_predict.json")
@@ -92,7 +95,7 @@ def main(argv=None):
     direct = np.asarray(model.predict(X))
     held_out_scatter = float(np.std(direct - te.y))
 
-    gal, clu, pick = synthetic_survey(X, args.n_clusters, args.background)
+    gal, clu, pick = synthetic_survey(X, args.n_clusters, args.background, z_range=tuple(args.z_range))
     n_gal = len(gal["z"])
     rss_before = _rss_mb()
     t0 = time.perf_counter()
@@ -111,6 +114,7 @@ def main(argv=None):
         "mock": {"params": params, "n_train": len(tr.y), "n_test": len(te.y), "seconds": round(t_mock, 1)},
         "model": "CylinderCut(1.6, 2200) -> SBICalibrator(MSigma(), cv=5), DomainShiftReference(100 neighbours)",
         "n_clusters": args.n_clusters,
+        "z_range": list(args.z_range),
         "n_galaxies": n_gal,
         "seconds": round(wall, 2),
         "clusters_per_second": round(args.n_clusters / wall, 1),

@@ -2,11 +2,38 @@
 
 import numpy as np
 
-from ..constants import APERTURE, V_CUT
+from ..constants import APERTURE, MIN_GALAXIES, V_CUT
 from ..survey import get_survey
 from ._shift import DomainShiftReference
 
-__all__ = ["train_survey_model", "survey_for_clusters"]
+__all__ = ["train_survey_model", "survey_for_clusters", "faintest_magnitude"]
+
+#: Faintest absolute magnitude M_{0.1r} - 5 log10 h simulated by default (cost grows fast beyond it).
+FAINTEST_SIMULATED = -17.0
+
+
+def faintest_magnitude(survey, cosmology="MDPL2"):
+    """Absolute magnitude M - 5 log10 h that the survey's flux limit reaches at its nearest cluster.
+
+    Never fainter than :data:`FAINTEST_SIMULATED` (-17): nearer clusters are
+    then volume-limited at -17 in the mock, though the survey goes deeper
+    (Coma in SDSS reaches about -16). No K-correction (below 0.1 mag at z < 0.1).
+
+    Examples
+    --------
+    >>> from skcluster.catalog._train import faintest_magnitude
+    >>> from skcluster.survey import SDSS_MAIN
+    >>> round(faintest_magnitude(SDSS_MAIN.replace(redshift_range=(0.07, 0.08))), 2)
+    -18.95
+    """
+    from ..cosmology import RedshiftTable
+
+    if survey.flux_limit is None:
+        return FAINTEST_SIMULATED
+    table = RedshiftTable(cosmology, z_max=1.0)
+    h = table.cosmology.H0.value / 100.0
+    m_abs = survey.flux_limit - float(table.distance_modulus(survey.redshift_range[0])) - 5.0 * np.log10(h)
+    return float(min(m_abs, FAINTEST_SIMULATED))
 
 
 def survey_for_clusters(survey, clusters=None):
@@ -27,9 +54,13 @@ def train_survey_model(survey="sdss", clusters=None, *, estimator=None, calibrat
 
     The mock (:func:`skcluster.datasets.make_sdss_mock_catalog`) places its
     observers at the clusters' redshifts and keeps galaxies brighter than
-    the survey's flux limit (:meth:`skcluster.survey.Survey.mock_kwargs`);
+    the survey's flux limit (:meth:`skcluster.survey.Survey.mock_kwargs`),
+    simulating galaxies down to what that limit reaches at the nearest
+    cluster (:func:`faintest_magnitude`, unless ``mock_params`` sets it);
     the survey's fibre collisions, incompleteness, velocity errors and
-    footprint then degrade every observation (:meth:`Survey.degrade`). The
+    footprint then degrade every observation (:meth:`Survey.degrade`), and
+    observations left with fewer than 10 galaxies in the cylinder are
+    dropped (the richness cut :func:`predict_catalog` applies to data). The
     model is a :class:`~skcluster.pipeline.Pipeline` of a
     :class:`~skcluster.observe.CylinderCut` and ``estimator`` (default
     :class:`~skcluster.estimators.MSigma`), wrapped in an
@@ -55,12 +86,13 @@ def train_survey_model(survey="sdss", clusters=None, *, estimator=None, calibrat
         ``skcluster.datasets.SDSS_TINY_PARAMS`` for a quick run).
     random_state : int or None, default=None
     return_catalog : bool, default=False
-        Also return the (degraded) catalogue.
+        Also return the training data: a dict of the degraded observations
+        kept (``X``, ``y``, ``groups``) and the mock ``catalog`` (undegraded).
 
     Returns
     -------
     model : Pipeline
-    catalog : MockCatalog
+    training : dict
         If ``return_catalog``.
 
     Examples
@@ -80,21 +112,34 @@ def train_survey_model(survey="sdss", clusters=None, *, estimator=None, calibrat
 
     survey = survey_for_clusters(survey, clusters)
     kwargs = {**survey.mock_kwargs(cosmology), **(mock_params or {})}
+    if "faintest_magnitude" not in kwargs:
+        kwargs["faintest_magnitude"] = faintest_magnitude(survey, cosmology)
     kwargs.setdefault("v_cut", V_CUT)
     catalog = make_sdss_mock_catalog(**kwargs, cosmology=cosmology, n_jobs=n_jobs, progress=progress,
                                      random_state=random_state)
     rng = np.random.RandomState(None if random_state is None else int(random_state) + 1)
-    for sample in (catalog.train, catalog.test):
-        degraded = survey.degrade(list(sample.X), sample.redshift, cosmology=cosmology, random_state=rng)
-        sample.X[:] = degraded if isinstance(sample.X, list) else np.asarray(degraded + [None], dtype=object)[:-1]
     tr = catalog.train
+    X = survey.degrade(list(tr.X), tr.redshift, cosmology=cosmology, random_state=rng)
+    # the richness cut after the survey's effects, as predict_catalog applies it to data
+    rich = np.array([_richness(c) >= MIN_GALAXIES for c in X])
+    if rich.sum() < 20:
+        raise ValueError(f"Only {rich.sum()} training observations keep {MIN_GALAXIES} galaxies after the survey's "
+                         "effects; build a larger mock (mock_params) or check the survey's flux limit.")
+    X = [c for c, keep in zip(X, rich) if keep]
+    y, groups = np.asarray(tr.y)[rich], np.asarray(tr.groups)[rich]
     est = MSigma() if estimator is None else estimator
     if calibrate:
         est = SBICalibrator(est, cv=5)
     model = make_pipeline(CylinderCut(aperture=APERTURE, v_cut=V_CUT, min_galaxies=None), est)
-    fit_params = {f"{model.steps[-1][0]}__groups": tr.groups} if calibrate else {}
-    model.fit(list(tr.X), tr.y, **fit_params)
+    fit_params = {f"{model.steps[-1][0]}__groups": groups} if calibrate else {}
+    model.fit(X, y, **fit_params)
     model.training_redshift_range_ = tuple(float(z) for z in survey.redshift_range)
     model.survey_ = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(survey).items()}
-    model.domain_reference_ = DomainShiftReference().fit(list(tr.X), model.predict(list(tr.X)))
-    return (model, catalog) if return_catalog else model
+    model.domain_reference_ = DomainShiftReference().fit(X, model.predict(X))
+    if return_catalog:
+        return model, {"X": X, "y": y, "groups": groups, "catalog": catalog}
+    return model
+
+
+def _richness(c):
+    return int(((np.hypot(c[:, 0], c[:, 1]) <= APERTURE) & (np.abs(c[:, 2]) <= V_CUT)).sum())
