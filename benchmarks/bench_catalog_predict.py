@@ -47,7 +47,11 @@ def fibonacci_sky(n):
 
 def synthetic_survey(X, n_clusters, n_background, *, z_range=(0.05, 0.3), seed=0):
     from skcluster.cosmology import RedshiftTable
-    from skcluster.observe._sky_geometry import phase_space_to_sky, radec_to_unit, unit_to_radec
+    from skcluster.observe._sky_geometry import (
+        phase_space_to_sky,
+        radec_to_unit,
+        unit_to_radec,
+    )
 
     rng = np.random.default_rng(seed)
     table = RedshiftTable()

@@ -20,8 +20,6 @@ _LAZY = {
     "CNNRegressor": "skcluster.estimators._cnn",
     "FlowRegressor": "skcluster.estimators._flow",
     "SBICalibrator": "skcluster.calibration._sbi",
-    "predict_catalog": "skcluster.catalog._predict",
-    "Survey": "skcluster.survey",
 }
 
 __all__ = ["__version__", *_LAZY]

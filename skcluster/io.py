@@ -46,6 +46,7 @@ TRUSTED_TYPES = (
     "skcluster.estimators._flow_densities.AffineSpline",
     "skcluster.calibration._sbi.SBICalibrator",
     "skcluster.catalog._shift.DomainShiftReference",
+    "skcluster.catalog._shift.DomainShiftReference",
     "skcluster.pipeline.Pipeline",
 )
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .constants import SPEED_OF_LIGHT, V_CUT
 
-__all__ = ["Survey", "SDSS_MAIN", "DESI_BGS", "SURVEYS", "get_survey"]
+__all__ = ["DESI_BGS", "SDSS_MAIN", "SURVEYS", "Survey", "get_survey"]
 
 # The mock's observers must stay farther than the cylinder's depth (see make_sdss_mock_catalog).
 _MIN_OBSERVER_DISTANCE = 60.0  # h^-1 Mpc
@@ -127,7 +127,11 @@ class Survey:
         """
         from sklearn.utils import check_random_state
 
-        from .observe import FibreCollisions, SpectroscopicIncompleteness, VelocityErrors
+        from .observe import (
+            FibreCollisions,
+            SpectroscopicIncompleteness,
+            VelocityErrors,
+        )
 
         rng = check_random_state(random_state)
         X = list(X)
@@ -182,7 +186,11 @@ class Survey:
         >>> s.redshift_range[0] < 0.05 < s.redshift_range[1], round(s.flux_limit, 2)
         (True, 17.48)
         """
-        from .catalog._tables import as_cluster_table, as_galaxy_table, galaxy_neighbours
+        from .catalog._tables import (
+            as_cluster_table,
+            as_galaxy_table,
+            galaxy_neighbours,
+        )
 
         base = get_survey(base if base is not None else "sdss")
         gal = as_galaxy_table(galaxies)

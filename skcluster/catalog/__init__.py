@@ -5,7 +5,12 @@ km/s, masses log10 M200c [h^-1 Msun].
 """
 
 from ._predict import FLAGS, MIN_COVERAGE, cylinder_of, predict_catalog
-from ._shift import SUMMARY_NAMES, DomainShiftReference, DomainShiftWarning, observation_summaries
+from ._shift import (
+    SUMMARY_NAMES,
+    DomainShiftReference,
+    DomainShiftWarning,
+    observation_summaries,
+)
 from ._tables import as_cluster_table, as_galaxy_table, galaxy_neighbours, read_table
 from ._train import survey_for_clusters, train_survey_model
 

@@ -14,7 +14,7 @@ from ..observe._sky_geometry import radec_to_unit
 from ._shift import SUMMARY_NAMES, DomainShiftWarning
 from ._tables import as_cluster_table, as_galaxy_table, galaxy_neighbours
 
-__all__ = ["predict_catalog", "cylinder_of", "FLAGS", "MIN_COVERAGE"]
+__all__ = ["FLAGS", "MIN_COVERAGE", "cylinder_of", "predict_catalog"]
 
 #: Footprint coverage (fraction of the aperture disc's cells holding a galaxy) below which a cluster is flagged.
 MIN_COVERAGE = 0.75

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from ..constants import APERTURE, V_CUT
 from ..exceptions import SkclusterWarning
 
-__all__ = ["DomainShiftReference", "DomainShiftWarning", "observation_summaries", "SUMMARY_NAMES"]
+__all__ = ["SUMMARY_NAMES", "DomainShiftReference", "DomainShiftWarning", "observation_summaries"]
 
 #: Names of the summaries, in column order.
 SUMMARY_NAMES = ("log_richness", "log_sigma_v", "median_radius", "velocity_tail")

@@ -11,8 +11,14 @@ from ..constants import APERTURE, V_CUT
 from ..cosmology import RedshiftTable, hubble_velocity, relativistic_subtract
 from ..observe._sky_geometry import radec_to_unit, sky_basis, sky_offsets
 
-__all__ = ["read_table", "as_galaxy_table", "as_cluster_table", "galaxy_neighbours", "COVERAGE_CELLS",
-           "COVERAGE_MIN_GALAXIES"]
+__all__ = [
+    "COVERAGE_CELLS",
+    "COVERAGE_MIN_GALAXIES",
+    "as_cluster_table",
+    "as_galaxy_table",
+    "galaxy_neighbours",
+    "read_table",
+]
 
 _ALIASES = {
     "ra": ("ra", "RA", "ra_deg", "RAdeg", "mean_fiber_ra", "TARGET_RA"),

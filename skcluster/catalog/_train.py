@@ -6,7 +6,7 @@ from ..constants import APERTURE, MIN_GALAXIES, V_CUT
 from ..survey import get_survey
 from ._shift import DomainShiftReference
 
-__all__ = ["train_survey_model", "survey_for_clusters", "faintest_magnitude"]
+__all__ = ["faintest_magnitude", "survey_for_clusters", "train_survey_model"]
 
 #: Faintest absolute magnitude M_{0.1r} - 5 log10 h simulated by default (cost grows fast beyond it).
 FAINTEST_SIMULATED = -17.0

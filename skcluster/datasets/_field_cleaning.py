@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 
 from ..observe._sky_geometry import radec_to_unit
 
-__all__ = ["clean_redshift_table", "duplicate_mask", "load_redshift_survey", "DUPLICATE_RADIUS_ARCSEC", "DUPLICATE_DZ", "STAR_MAX_Z"]
+__all__ = ["DUPLICATE_DZ", "DUPLICATE_RADIUS_ARCSEC", "STAR_MAX_Z", "clean_redshift_table", "duplicate_mask", "load_redshift_survey"]
 
 #: Two rows closer than this on the sky [arcsec] ...
 DUPLICATE_RADIUS_ARCSEC = 1.0

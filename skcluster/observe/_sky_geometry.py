@@ -10,10 +10,15 @@ inverted distance-redshift relation (:class:`skcluster.cosmology.RedshiftTable`)
 
 import numpy as np
 
-from ..cosmology import hubble_velocity, redshift_from_velocity, relativistic_add, relativistic_subtract
+from ..cosmology import (
+    hubble_velocity,
+    redshift_from_velocity,
+    relativistic_add,
+    relativistic_subtract,
+)
 from ._los import line_of_sight_basis
 
-__all__ = ["radec_to_unit", "unit_to_radec", "sky_basis", "sky_offsets", "observe_box_on_sky", "phase_space_to_sky"]
+__all__ = ["observe_box_on_sky", "phase_space_to_sky", "radec_to_unit", "sky_basis", "sky_offsets", "unit_to_radec"]
 
 
 def radec_to_unit(ra, dec):

@@ -3,9 +3,14 @@
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import put_on_sky
+from catalog_sky_helpers import put_on_sky, tiny_mock_catalog
 
 from skcluster.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_mock():
+    return tiny_mock_catalog()
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +30,7 @@ def test_train_then_predict_catalog(trained, tiny_mock, tmp_path, capsys):
 
     model = load_model(trained)
     lo, hi = model.training_redshift_range_
-    assert lo < 0.0762 < 0.0773 < hi and hi - lo < 0.03
+    assert lo < 0.0762 and 0.0773 < hi and hi - lo < 0.03
     assert model.survey_["flux_limit"] == 17.77 and hasattr(model, "predict_quantiles")
     X = list(tiny_mock.test.X)[:8]
     gal, clu = put_on_sky(X, np.full(8, 0.076))

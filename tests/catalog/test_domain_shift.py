@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from catalog_sky_helpers import tiny_mock_catalog
 
 from skcluster import CylinderCut, MSigma
 from skcluster.catalog import DomainShiftReference, observation_summaries
@@ -17,6 +18,11 @@ MATCHED_MAX_RATE = 0.12
 MIN_RATE_RATIO = 2.0
 # ... and its median richness percentile falls by at least this much (measured 38 -> 19)
 MIN_RICHNESS_DROP = 10.0
+
+
+@pytest.fixture(scope="module")
+def tiny_mock():
+    return tiny_mock_catalog()
 
 
 @pytest.fixture(scope="module")

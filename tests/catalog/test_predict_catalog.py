@@ -1,11 +1,10 @@
 """predict_catalog: the sky round trip loses nothing; bad input gets a flag or an error, never a silent NaN."""
 
-import warnings
 
 import numpy as np
 import pytest
 from astropy.table import Table
-from conftest import put_on_sky
+from catalog_sky_helpers import put_on_sky, tiny_mock_catalog
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from skcluster import CylinderCut, MSigma
@@ -15,6 +14,11 @@ from skcluster.pipeline import make_pipeline
 
 # the catalogue path and the direct path see the same galaxies; masses agree to rounding
 MASS_TOL = 1e-6  # dex
+
+
+@pytest.fixture(scope="module")
+def tiny_mock():
+    return tiny_mock_catalog()
 
 
 class _ToyPosterior(RegressorMixin, BaseEstimator):

@@ -5,7 +5,12 @@ import pytest
 
 from skcluster.cosmology import RedshiftTable, hubble_velocity
 from skcluster.observe import project_box, sky_to_phase_space
-from skcluster.observe._sky_geometry import observe_box_on_sky, radec_to_unit, sky_basis, sky_offsets
+from skcluster.observe._sky_geometry import (
+    observe_box_on_sky,
+    radec_to_unit,
+    sky_basis,
+    sky_offsets,
+)
 
 # Named tolerances
 V_TOL_MEMBERS = 40.0  # km/s, worst member: transverse velocity x angle (2000 km/s x 0.02 rad at z = 0.03)

@@ -1,15 +1,11 @@
+"""Put mock cluster observations on the sky: a synthetic survey for the catalogue tests."""
+
+from functools import lru_cache
+
 import numpy as np
-import pytest
 
 from skcluster.cosmology import RedshiftTable
 from skcluster.observe._sky_geometry import phase_space_to_sky
-
-
-@pytest.fixture(scope="session")
-def tiny_mock():
-    from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog
-
-    return make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)
 
 
 def put_on_sky(clusters, redshifts, *, seed=0, background=1500, background_z=(0.5, 0.8)):
@@ -32,3 +28,12 @@ def put_on_sky(clusters, redshifts, *, seed=0, background=1500, background_z=(0.
     gal = {"ra": np.concatenate(gra), "dec": np.concatenate(gdec), "z": np.concatenate(gz)}
     clu = {"name": [f"c{i}" for i in range(n)], "ra": ra_c, "dec": dec_c, "z": np.asarray(redshifts, float)}
     return gal, clu
+
+
+
+@lru_cache(maxsize=1)
+def tiny_mock_catalog():
+    """The tiny mock catalogue (seed 0), built once per test session."""
+    from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog
+
+    return make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)
