@@ -40,7 +40,7 @@ def observation_summaries(X, *, aperture=APERTURE, v_cut=V_CUT):
     S : ndarray of shape (n_clusters, 4)
         log10 richness; log10 velocity dispersion [km/s] (std, ddof=1);
         median projected radius / aperture; fraction of galaxies with
-        |v_los| > 2 sigma_v (the interloper tail). NaN rows for clusters with
+        ``abs(v_los) > 2 sigma_v`` (the interloper tail). NaN rows for clusters with
         fewer than 3 galaxies.
 
     Examples

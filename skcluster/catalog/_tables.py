@@ -174,7 +174,7 @@ def galaxy_neighbours(galaxies, clusters, *, radius=APERTURE, v_cut=V_CUT, cosmo
         ``cluster`` (n, 3) array (x_proj, y_proj [h^-1 Mpc], v_los [km/s]),
         ``n_cone`` (galaxies at any redshift within ``radius``),
         ``coverage`` (fraction of the disc's 16 equal-area cells holding a
-        foreground or background galaxy of the cone, |v_los| > ``v_cut``,
+        foreground or background galaxy of the cone, ``abs(v_los) > v_cut``,
         over the fraction expected for a full disc with as many uniformly
         spread galaxies: an estimate of the footprint's coverage; NaN when
         fewer than :data:`COVERAGE_MIN_GALAXIES` such galaxies make it unmeasurable) and ``reach`` (largest
