@@ -8,9 +8,12 @@ reference distribution of those summaries; the cluster's Mahalanobis distance
 from them gives a tail probability (chi-square, scaled to the reference's own distances).
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.stats import chi2
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
 
 from ..constants import APERTURE, V_CUT
 from ..exceptions import SkclusterWarning
@@ -98,6 +101,13 @@ class DomainShiftReference(BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "n_neighbours": [Interval(Integral, 10, None, closed="left")],
+        "aperture": [Interval(Real, 0, None, closed="neither")],
+        "v_cut": [Interval(Real, 0, None, closed="neither")],
+        "threshold": [Interval(Real, 0, 1, closed="neither")],
+    }
+
     def __init__(self, n_neighbours=100, *, aperture=APERTURE, v_cut=V_CUT, threshold=0.01):
         self.n_neighbours = n_neighbours
         self.aperture = aperture
@@ -111,6 +121,7 @@ class DomainShiftReference(BaseEstimator):
         overfit), not the true masses: the score compares a cluster with the
         training observations the model put at the same mass.
         """
+        self._validate_params()
         y = np.asarray(y, dtype=float)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} clusters but y has {len(y)} masses.")

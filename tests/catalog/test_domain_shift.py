@@ -58,3 +58,5 @@ def test_summaries_and_errors():
         DomainShiftReference().fit([c] * 5, np.full(5, 14.0))
     with pytest.raises(ValueError, match="masses"):
         DomainShiftReference().fit([c] * 5, np.full(4, 14.0))
+    with pytest.raises(ValueError, match="n_neighbours"):
+        DomainShiftReference(n_neighbours=3).fit([c] * 20, np.full(20, 14.0))
