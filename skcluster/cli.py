@@ -1,4 +1,4 @@
-"""The ``skcluster`` command-line program: simulate, benchmark, predict.
+"""The ``skcluster`` command-line program: simulate, benchmark, train, predict.
 
 Run ``skcluster --help`` or ``skcluster COMMAND --help``. Exit codes: 0 on
 success, 1 when the work failed (the message says why), 2 for bad usage.
@@ -42,12 +42,64 @@ def _cmd_benchmark(args):
     return 0 if report.ok else 1
 
 
-def _cmd_predict(args):
+def _load_any_model(path):
     import joblib
+
+    if str(path).endswith(".skops"):
+        from .io import load_model
+
+        return load_model(path)
+    return joblib.load(path)  # joblib/pickle: runs code from the file, so only load files you made or trust
+
+
+def _cmd_predict_catalog(args):
+    from collections import Counter
+
+    from .catalog import predict_catalog
+
+    if args.field is not None:
+        raise ValueError("give either a FIELD or --galaxies with --clusters, not both.")
+    if not (args.galaxies and args.clusters):
+        raise ValueError("catalogue prediction needs both --galaxies G and --clusters C.")
+    if not args.output:
+        raise ValueError("catalogue prediction needs an output table: -o OUT (.fits, .ecsv, .csv, .parquet).")
+    model = _load_any_model(args.model)
+    table = predict_catalog(model, args.galaxies, args.clusters, progress=not args.quiet)
+    table.meta.pop("flags", None)
+    table.write(args.output, overwrite=True)
+    counts = Counter(f for row in table["flags"] for f in row.split(",") if f)
+    print(f"wrote {args.output}: {len(table)} clusters, {int(table['ok'].sum())} without a quality flag")
+    for flag, n in sorted(counts.items()):
+        print(f"  {flag}: {n}")
+    return 0
+
+
+def _cmd_train(args):
+    from .catalog import train_survey_model
+    from .io import save_model
+
+    mock_params = None
+    if args.quick:
+        from .datasets import SDSS_TINY_PARAMS
+
+        mock_params = SDSS_TINY_PARAMS
+    model = train_survey_model(args.survey, args.clusters, mock_params=mock_params, calibrate=not args.no_calibrate,
+                               progress=not args.quiet, random_state=args.random_state)
+    save_model(model, args.output)
+    lo, hi = model.training_redshift_range_
+    print(f"wrote {args.output}: survey {args.survey}, clusters at {lo:.3f} < z < {hi:.3f}")
+    return 0
+
+
+def _cmd_predict(args):
     import numpy as np
 
     from .datasets import FIELDS, load_field, read_field
 
+    if args.galaxies or args.clusters:
+        return _cmd_predict_catalog(args)
+    if args.field is None:
+        raise ValueError("give a FIELD (a shipped field name or a file) or --galaxies G --clusters C.")
     if args.field in FIELDS:
         field = load_field(args.field)
         cluster, center = field.cluster, field.center
@@ -57,12 +109,7 @@ def _cmd_predict(args):
         cluster = read_field(args.field, center=args.center, radius_h=args.radius_h,
                              radius_physical=args.radius_physical)
         center = args.center
-    if str(args.model).endswith(".skops"):
-        from .io import load_model
-
-        model = load_model(args.model)
-    else:  # joblib/pickle: runs code from the file, so only load files you made or trust
-        model = joblib.load(args.model)
+    model = _load_any_model(args.model)
     X = [cluster]
     median = float(np.asarray(model.predict(X))[0])
     line = f"log10 M200c = {median:.3f} [h^-1 Msun]"
@@ -129,17 +176,33 @@ def _parser():
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_cmd_benchmark)
 
-    p = sub.add_parser("predict", help="apply a saved model to a real cluster field and print its mass")
+    p = sub.add_parser("predict", help="apply a saved model to a real cluster field and print its mass, or to a "
+                                       "galaxy table and a cluster list (--galaxies, --clusters) and write a table")
     p.add_argument("model", help="a fitted pipeline: .skops (safe format, skcluster.io.save_model) or joblib "
                               "(loading runs code from the file: trusted files only), e.g. "
                               "skcluster-report/models/NAME.skops")
-    p.add_argument("field", help="a shipped field name (coma_desi, coma_sdss, a2670_sdss) or a CSV/text file")
+    p.add_argument("field", nargs="?", help="a shipped field name (coma_desi, coma_sdss, a2670_sdss, a2029_sohn2019, "
+                              "a2744_owers2011) or a CSV/text file")
     p.add_argument("--center", type=float, nargs=3, metavar=("RA", "DEC", "Z"),
                    help="cluster centre [deg, deg, redshift], needed for files with ra, dec, z columns")
     p.add_argument("--radius-h", type=float, help="h used for radii given in Mpc (R_proj, v_los files)")
     p.add_argument("--radius-physical", action="store_true", help="radii are physical, not comoving")
     p.add_argument("--level", type=float, default=0.68, help="credibility of the interval (default: %(default)s)")
+    p.add_argument("--galaxies", help="galaxy redshift table (ra, dec, z; CSV, FITS, ECSV, Parquet)")
+    p.add_argument("--clusters", help="cluster table (name, ra, dec, z)")
+    p.add_argument("--output", "-o", help="output table of masses and flags (with --galaxies/--clusters)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("train", help="train a calibrated model on a mock matched to a survey and save it (.skops)")
+    p.add_argument("--survey", default="sdss", help="survey preset: sdss or desi (default: %(default)s)")
+    p.add_argument("--clusters", help="cluster table (name, ra, dec, z): train at their redshifts")
+    p.add_argument("--output", "-o", default="model.skops", help="output model (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="a tiny mock (SDSS_TINY_PARAMS): seconds, for trying it")
+    p.add_argument("--no-calibrate", action="store_true", help="point estimates only (no SBICalibrator)")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_train)
     return parser
 
 

@@ -45,6 +45,8 @@ TRUSTED_TYPES = (
     "skcluster.estimators._flow_densities.GaussianMixture",
     "skcluster.estimators._flow_densities.AffineSpline",
     "skcluster.calibration._sbi.SBICalibrator",
+    "skcluster.catalog._shift.DomainShiftReference",
+    "skcluster.catalog._shift.DomainShiftReference",
     "skcluster.pipeline.Pipeline",
 )
 

@@ -2,7 +2,8 @@
 
 Shipped data (third-party, see ``skcluster/datasets/data/README.md`` for sources
 and licences): SDSS and DESI spectroscopic galaxies around Coma (Abell 1656)
-and SDSS DR18 galaxies around Abell 2670.
+and SDSS DR18 galaxies around Abell 2670; the redshift surveys of Abell 2029
+(Sohn et al. 2019) and Abell 2744 (Owers et al. 2011).
 """
 
 from importlib import resources
@@ -33,6 +34,21 @@ FIELDS = {
         "center": (194.9529, 27.9806, 0.0235),
         "description": "SDSS galaxies around Coma as projected radius and velocity only (no azimuth: y_proj = 0).",
         "source": "RCausticMass (github.com/Dailer/RCausticMass, MIT licence, (c) 2026 Dailer F. Morell)",
+    },
+    "a2029_sohn2019": {
+        "file": "a2029_sohn2019_field.tsv",
+        "center": (227.73375, 5.74472, 0.0773),
+        "description": "Abell 2029 redshift survey (Hectospec + SDSS + literature) to 41 arcmin (3.6 Mpc physical, "
+                       "~2.7 h^-1 Mpc comoving); infalling groups A2033 and SIG in the field. z < 0.002 and "
+                       "duplicate rows dropped.",
+        "source": "Sohn, Geller, Walker et al. 2019, ApJ 871, 129 (VizieR J/ApJ/871/129, table 1)",
+    },
+    "a2744_owers2011": {
+        "file": "a2744_owers2011_field.tsv",
+        "center": (3.58625, -30.38861, 0.308),
+        "description": "Abell 2744 combined redshift catalogue to 15.4 arcmin (4.2 Mpc physical); a violent "
+                       "multiple merger (dynamical masses expected biased). Stars (q_cz = 6) dropped.",
+        "source": "Owers, Randall, Nulsen et al. 2011, ApJ 728, 27 (VizieR J/ApJ/728/27, table 5)",
     },
 }
 
@@ -162,7 +178,7 @@ def load_field(name, *, cosmology="MDPL2"):
 
     Parameters
     ----------
-    name : {"coma_desi", "a2670_sdss", "coma_sdss"}
+    name : {"coma_desi", "a2670_sdss", "coma_sdss", "a2029_sohn2019", "a2744_owers2011"}
         Which field (see :data:`FIELDS`).
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
         Cosmology of the projection.
@@ -188,6 +204,10 @@ def load_field(name, *, cosmology="MDPL2"):
     with resources.as_file(resources.files("skcluster.datasets") / "data" / info["file"]) as path:
         if name == "coma_desi":
             cluster = _load_desi(path, info["center"], cosmology)
+        elif info["file"].endswith(".tsv"):
+            from ._field_cleaning import load_redshift_survey
+
+            cluster = load_redshift_survey(path, info["center"], cosmology)
         elif name == "coma_sdss":
             cluster = read_field(path, center=info["center"], radius_h=0.7, radius_physical=True)
         else:

@@ -70,3 +70,29 @@ def test_nan_redshift_rows_are_skipped(tmp_path):
     path = tmp_path / "sky.csv"
     path.write_text("ra,dec,z\n194.9,27.9,0.023\n194.8,27.95,nan\n")
     assert read_field(path, center=(194.9, 27.9, 0.023)).shape == (1, 3)
+
+
+#: A2029's dispersion inside the papers' cylinder (Sohn et al. 2019 quote ~1000 km/s for its members).
+A2029_SIGMA_RANGE = (850.0, 1100.0)
+
+
+def test_a2029_and_a2744_cleaning_and_dispersion():
+    a2029 = load_field("a2029_sohn2019")
+    assert len(a2029.cluster) == 4376  # no stars, no duplicates in the source
+    c = a2029.cluster
+    inside = (np.hypot(c[:, 0], c[:, 1]) <= 1.6) & (np.abs(c[:, 2]) <= 2200)
+    assert A2029_SIGMA_RANGE[0] < np.std(c[inside, 2], ddof=1) < A2029_SIGMA_RANGE[1]
+    a2744 = load_field("a2744_owers2011")
+    assert len(a2744.cluster) == 1509 - 259  # the q_cz = 6 stars are dropped
+    assert np.abs(a2744.cluster[:, 2]).min() < 3000 and "Owers" in a2744.source
+
+
+def test_clean_redshift_table_drops_stars_duplicates_and_missing():
+    from skcluster.datasets._field_cleaning import clean_redshift_table
+
+    ra = [10.0, 10.0 + 0.5 / 3600, 10.0, 11.0, 12.0, 13.0]
+    dec = [5.0, 5.0, 5.0, 5.0, 5.0, 5.0]
+    z = [0.1, 0.1003, 0.2, 0.0005, np.nan, 0.1]
+    keep, counts = clean_redshift_table(ra, dec, z, star=[False, False, False, False, False, True])
+    assert keep.tolist() == [True, False, True, False, False, False]
+    assert counts == {"no_redshift": 1, "star": 2, "duplicate": 1}
