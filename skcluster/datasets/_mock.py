@@ -15,7 +15,7 @@ from ..simulate import ConditionalLuminosityFunction, HaloModel, Zheng07HOD, unr
 from ._boxes import check_nbody_params, simulate_box
 from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
 
-__all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS"]
+__all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS", "HO19_HOD"]
 
 #: A configuration that builds in a few seconds (one 250 h^-1 Mpc box, coarse
 #: grid, bright galaxies, clusters above 10^14): for unit tests and examples.
@@ -54,7 +54,17 @@ def _halo_model(cosmology, redshift, sigma8, n_s):
     return HaloModel(cosmology, redshift, sigma8=sigma8, n_s=n_s)
 
 
+#: Default galaxy occupation: Zheng et al. (2007)'s M_r < -19 parameters with the satellite mass scale M1
+#: lowered from 10^12.83 to 10^12.61 h^-1 Msun, so that halos of 10^14.17 h^-1 Msun (the median mass of the
+#: test sample) hold 1 + 39 galaxies on average: Ho et al. (2019, §5) report a median true richness of ~40 there
+#: for their galaxies above M* = 10^9.5 h^-1 Msun, a deeper sample than -19. Solved from
+#: <N_sat>(M) = ((M - M0) / M1)^alpha = 39 at log10 M = 14.17.
+HO19_HOD = {"log_m_min": 11.60, "sigma_log_m": 0.26, "log_m0": 11.49, "log_m1": 12.61, "alpha": 1.02}
+
+
 def _resolve_hod(hod):
+    if hod is None:
+        return Zheng07HOD(**HO19_HOD)
     if isinstance(hod, (Zheng07HOD, ConditionalLuminosityFunction)):
         return hod
     if isinstance(hod, numbers.Real) and not isinstance(hod, bool):
@@ -94,7 +104,7 @@ def _nbody_params(simulator, nbody):
 
 def make_mock_catalog(*, n_realizations=4, box_size=500.0, simulator="nbody", n_particles=256, mesh=None,
                       n_steps=10, data_home=None, cache=True, cell_size=2.0, redshift=0.117, cosmology="MDPL2",
-                      sigma8=None, n_s=None, hod=-19.0, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
+                      sigma8=None, n_s=None, hod=None, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
                       halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=APERTURE, v_cut=V_CUT,
                       n_min=MIN_GALAXIES, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
                       train_bin_width=0.1, max_los=60, test_fraction=0.1, test_mass_range=(14.0, 15.0),
@@ -157,10 +167,12 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, simulator="nbody", n_
         See :func:`skcluster.observe.get_cosmology`.
     sigma8, n_s : float, default=None
         Power spectrum normalisation and slope (see :func:`skcluster.simulate.colossus_cosmology`).
-    hod : float, dict, Zheng07HOD or ConditionalLuminosityFunction, default=-19.0
-        Galaxy sample: an SDSS luminosity threshold M_r - 5 log10 h of
-        Zheng et al. (2007) Table 1 (-19.0: about 1.25e-2 galaxies per
-        h^-3 Mpc^3, roughly Ho et al.'s stellar-mass limit), or explicit parameters,
+    hod : None, float, dict, Zheng07HOD or ConditionalLuminosityFunction, default=None
+        Galaxy sample. None: :data:`HO19_HOD`, Zheng et al. (2007)'s -19
+        sample with more satellites, calibrated to Ho et al. (2019)'s median
+        true richness of ~40 at 10^14.17 h^-1 Msun; or an SDSS luminosity
+        threshold M_r - 5 log10 h of Zheng et al. (2007) Table 1 (-19.0:
+        about 1.25e-2 galaxies per h^-3 Mpc^3), or explicit parameters,
         or a conditional luminosity function (volume-limited at its magnitude
         limit; for a flux-limited sample see :func:`make_sdss_mock_catalog`).
     anisotropy : float, default=0.0
