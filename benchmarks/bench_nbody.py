@@ -179,8 +179,7 @@ def main():
     print("FOF HMF", res["fof_mass_function"], flush=True)
 
     # halo clustering and exclusion
-    xi_num, xi_den, min_sep, bias_w = np.zeros(3), np.zeros(3), np.inf, []
-    redges = np.array([4.0, 6.3, 10.0])
+    min_sep, bias_w = np.inf, []
     rbins = np.array([4.0, 5.0, 6.3, 8.0, 10.0])
     dd_tot, rr_tot = np.zeros(len(rbins) - 1), np.zeros(len(rbins) - 1)
     a_inv = 1 + z
