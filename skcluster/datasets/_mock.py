@@ -11,17 +11,21 @@ from joblib import delayed
 from sklearn.utils import check_random_state
 
 from ..constants import APERTURE, MIN_GALAXIES, V_CUT
-from ..simulate import ConditionalLuminosityFunction, HaloModel, Zheng07HOD, make_halo_box, populate_halos
+from ..simulate import ConditionalLuminosityFunction, HaloModel, Zheng07HOD, unresolved_galaxy_density
+from ._boxes import check_nbody_params, simulate_box
 from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
 
-__all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS"]
+__all__ = ["make_mock_catalog", "TINY_MOCK_PARAMS", "HO19_HOD"]
 
 #: A configuration that builds in a few seconds (one 250 h^-1 Mpc box, coarse
 #: grid, bright galaxies, clusters above 10^14): for unit tests and examples.
 #: ``make_mock_catalog(**TINY_MOCK_PARAMS, random_state=0)``.
 TINY_MOCK_PARAMS = {
     "n_realizations": 1,
-    "box_size": 250.0,
+    "box_size": 200.0,
+    "n_particles": 64,
+    "mesh": 64,
+    "n_steps": 5,
     "cell_size": 4.0,
     "hod": -20.0,
     "min_log_mass": 14.0,
@@ -50,7 +54,17 @@ def _halo_model(cosmology, redshift, sigma8, n_s):
     return HaloModel(cosmology, redshift, sigma8=sigma8, n_s=n_s)
 
 
+#: Default galaxy occupation: Zheng et al. (2007)'s M_r < -19 parameters with the satellite mass scale M1
+#: lowered from 10^12.83 to 10^12.61 h^-1 Msun, so that halos of 10^14.17 h^-1 Msun (the median mass of the
+#: test sample) hold 1 + 39 galaxies on average: Ho et al. (2019, §5) report a median true richness of ~40 there
+#: for their galaxies above M* = 10^9.5 h^-1 Msun, a deeper sample than -19. Solved from
+#: <N_sat>(M) = ((M - M0) / M1)^alpha = 39 at log10 M = 14.17.
+HO19_HOD = {"log_m_min": 11.60, "sigma_log_m": 0.26, "log_m0": 11.49, "log_m1": 12.61, "alpha": 1.02}
+
+
 def _resolve_hod(hod):
+    if hod is None:
+        return Zheng07HOD(**HO19_HOD)
     if isinstance(hod, (Zheng07HOD, ConditionalLuminosityFunction)):
         return hod
     if isinstance(hod, numbers.Real) and not isinstance(hod, bool):
@@ -62,28 +76,35 @@ def _resolve_hod(hod):
 
 
 def _simulate_box(seed, model, hod, *, box_size, cell_size, min_log_mass, halo_velocity_dispersion,
-                  concentration_scatter, anisotropy, velocity_bias, triaxial, workers):
-    """One realisation: candidate halos and all galaxies (host_id = local candidate row or -1)."""
-    rng = np.random.default_rng(seed)
-    halos = make_halo_box(model, box_size=box_size, rng=rng, cell_size=cell_size,
-                          log_mass_min=min(hod.min_log_mass(), min_log_mass),
-                          velocity_dispersion=halo_velocity_dispersion,
-                          concentration_scatter=concentration_scatter, workers=workers)
-    gal = populate_halos(halos, hod, model, box_size=box_size, rng=rng, anisotropy=anisotropy,
-                         velocity_bias=velocity_bias, triaxial=triaxial)
-    cand = np.flatnonzero(halos["log_mass"] >= min_log_mass)
-    local = np.full(len(halos["log_mass"]), -1, dtype=np.int64)
-    local[cand] = np.arange(len(cand))
-    return {
-        "halos": {"log_mass": halos["log_mass"][cand], "position": halos["position"][cand],
-                  "velocity": halos["velocity"][cand], "concentration": halos["concentration"][cand]},
-        "galaxies": {"position": gal["position"], "velocity": gal["velocity"], "host_id": local[gal["host"]],
-                     **({"abs_mag": gal["abs_mag"]} if "abs_mag" in gal else {})},
-    }
+                  concentration_scatter, anisotropy, velocity_bias, triaxial, workers, simulator="lognormal",
+                  nbody=None):
+    """One realisation (see :func:`skcluster.datasets._boxes.simulate_box`)."""
+    return simulate_box(seed, model, hod, simulator=simulator, box_size=box_size, min_log_mass=min_log_mass,
+                        anisotropy=anisotropy, velocity_bias=velocity_bias, triaxial=triaxial,
+                        concentration_scatter=concentration_scatter, cell_size=cell_size,
+                        halo_velocity_dispersion=halo_velocity_dispersion, workers=workers, nbody=nbody)
 
 
-def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshift=0.117, cosmology="MDPL2",
-                      sigma8=None, n_s=None, hod=-19.0, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
+def _nbody_kwargs(n_particles, mesh, n_steps, data_home, cache, hod, model):
+    """Engine settings of :func:`skcluster.datasets._cache.simulate_snapshot`; None for the log-normal boxes."""
+    if mesh is None:
+        return None
+    # stored particle reservoir: room for the model's field galaxies with a margin
+    need = unresolved_galaxy_density(hod, model, 14.0)
+    density = max(0.05, 1.5 * need)
+    return {"n_particles": int(n_particles), "mesh": int(mesh), "n_steps": int(n_steps), "data_home": data_home,
+            "cache": bool(cache), "particle_density": float(round(density, 3))}
+
+
+def _nbody_params(simulator, nbody):
+    if nbody is None:
+        return {}
+    return {k: nbody[k] for k in ("n_particles", "mesh", "n_steps", "particle_density")}
+
+
+def make_mock_catalog(*, n_realizations=4, box_size=500.0, simulator="nbody", n_particles=256, mesh=None,
+                      n_steps=10, data_home=None, cache=True, cell_size=2.0, redshift=0.117, cosmology="MDPL2",
+                      sigma8=None, n_s=None, hod=None, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
                       halo_velocity_dispersion=150.0, concentration_scatter=0.16, aperture=APERTURE, v_cut=V_CUT,
                       n_min=MIN_GALAXIES, min_log_mass=13.5, max_log_mass=None, train_density=10**-5.2,
                       train_bin_width=0.1, max_los=60, test_fraction=0.1, test_mass_range=(14.0, 15.0),
@@ -116,18 +137,42 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         Independent boxes; more give more distinct massive halos.
     box_size : float, default=500.0
         Side of each periodic box [comoving h^-1 Mpc].
+    simulator : {"nbody", "lognormal"}, default="nbody"
+        ``"nbody"``: a particle-mesh N-body run per box (2LPT + 10
+        kick-drift-kick steps, :func:`skcluster.simulate.run_particle_mesh`),
+        friends-of-friends halos with masses rank-matched to Tinker et al.
+        (2008), galaxies inside R200c from ``hod`` on NFW profiles, galaxies
+        outside from the simulation's particles
+        (:func:`skcluster.simulate.populate_snapshot`); needs
+        ``pip install "skcluster[nbody]"``. ``"lognormal"``: the older
+        analytic approximation (halos placed by a biased log-normal field
+        without exclusion, linear velocities; over-clustered, no infall
+        region): only for quick tests.
+    n_particles : int, default=256
+        N-body particles per side of each box.
+    mesh : int, default=None
+        N-body force mesh per side (default 1.5 x ``n_particles``).
+    n_steps : int, default=10
+        N-body time steps.
+    data_home : str, default=None
+        Where simulated boxes are cached (:func:`skcluster.datasets.get_data_home`:
+        ``~/skcluster_data`` or the ``SKCLUSTER_DATA`` environment variable).
+    cache : bool, default=True
+        Reuse and store simulated N-body boxes in ``data_home``.
     cell_size : float, default=2.0
-        Grid cell of the density field [h^-1 Mpc].
+        Grid cell of the density field [h^-1 Mpc] (``simulator="lognormal"`` only).
     redshift : float, default=0.117
         Snapshot redshift (the papers' MDPL2 snapshot).
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
         See :func:`skcluster.cosmology.get_cosmology`.
     sigma8, n_s : float, default=None
         Power spectrum normalisation and slope (see :func:`skcluster.simulate.colossus_cosmology`).
-    hod : float, dict, Zheng07HOD or ConditionalLuminosityFunction, default=-19.0
-        Galaxy sample: an SDSS luminosity threshold M_r - 5 log10 h of
-        Zheng et al. (2007) Table 1 (-19.0: about 1.25e-2 galaxies per
-        h^-3 Mpc^3, roughly Ho et al.'s stellar-mass limit), or explicit parameters,
+    hod : None, float, dict, Zheng07HOD or ConditionalLuminosityFunction, default=None
+        Galaxy sample. None: :data:`HO19_HOD`, Zheng et al. (2007)'s -19
+        sample with more satellites, calibrated to Ho et al. (2019)'s median
+        true richness of ~40 at 10^14.17 h^-1 Msun; or an SDSS luminosity
+        threshold M_r - 5 log10 h of Zheng et al. (2007) Table 1 (-19.0:
+        about 1.25e-2 galaxies per h^-3 Mpc^3), or explicit parameters,
         or a conditional luminosity function (volume-limited at its magnitude
         limit; for a flux-limited sample see :func:`make_sdss_mock_catalog`).
     anisotropy : float, default=0.0
@@ -212,8 +257,11 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
         raise ValueError(f"anisotropy beta must be below 1; got {anisotropy}.")
     if not (min_log_mass >= 12.0 and min_log_mass < 15.5):
         raise ValueError(f"min_log_mass must be in [12, 15.5) (log10 h^-1 Msun); got {min_log_mass}.")
+    mesh = check_nbody_params(simulator, n_particles=n_particles, mesh=mesh, n_steps=n_steps,
+                              box_size=box_size)
     hod = _resolve_hod(hod)
     model = _halo_model(cosmology, redshift, sigma8, n_s)
+    nbody = _nbody_kwargs(n_particles, mesh, n_steps, data_home, cache, hod, model)
     seeds = np.random.SeedSequence(int(check_random_state(random_state).randint(0, 2**31 - 1)))
     children = seeds.spawn(n_realizations + 1)
     # one process per realisation (n_jobs); FFTs single-threaded so n_jobs bounds the cores used
@@ -222,13 +270,14 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, cell_size=2.0, redshi
                                     min_log_mass=min_log_mass,
                                     halo_velocity_dispersion=halo_velocity_dispersion,
                                     concentration_scatter=concentration_scatter, anisotropy=anisotropy,
-                                    velocity_bias=velocity_bias, triaxial=triaxial, workers=fft_workers)
+                                    velocity_bias=velocity_bias, triaxial=triaxial, workers=fft_workers,
+                                    simulator=simulator, nbody=nbody)
              for r in range(n_realizations)]
     boxes = run_parallel(tasks, n_jobs, progress, "simulating boxes")
     number_halos(boxes)
     params = {
         "source": "make_mock_catalog", "n_realizations": n_realizations, "box_size": float(box_size),
-        "cell_size": cell_size, "redshift": redshift,
+        "simulator": simulator, **_nbody_params(simulator, nbody), "cell_size": cell_size, "redshift": redshift,
         "cosmology": cosmology if isinstance(cosmology, str) else str(cosmology),
         "sigma8": model.colossus.sigma8, "n_s": model.colossus.ns, "hod": hod.get_params(),
         "anisotropy": anisotropy, "velocity_bias": velocity_bias, "triaxial": triaxial,

@@ -14,7 +14,8 @@ from ..constants import APERTURE_3D, MIN_GALAXIES, V_CUT
 from ..observe import RedshiftTable, apparent_magnitude, line_of_sight_basis, project_box, select_cylinders
 from ..simulate import ConditionalLuminosityFunction
 from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
-from ._mock import _halo_model, _simulate_box
+from ._boxes import check_nbody_params
+from ._mock import _halo_model, _nbody_kwargs, _nbody_params, _simulate_box
 
 __all__ = ["make_sdss_mock_catalog", "SDSS_TINY_PARAMS", "observe_flux_limited"]
 
@@ -22,7 +23,10 @@ __all__ = ["make_sdss_mock_catalog", "SDSS_TINY_PARAMS", "observe_flux_limited"]
 #: coarse grid, galaxies down to -18, clusters above 10^14): for tests and examples.
 SDSS_TINY_PARAMS = {
     "n_realizations": 1,
-    "box_size": 250.0,
+    "box_size": 200.0,
+    "n_particles": 64,
+    "mesh": 64,
+    "n_steps": 5,
     "cell_size": 4.0,
     "faintest_magnitude": -18.0,
     "min_log_mass": 14.0,
@@ -120,7 +124,8 @@ def observe_flux_limited(box, halo_rows, los, distances, *, box_size, aperture, 
     return out, pure, members
 
 
-def make_sdss_mock_catalog(*, n_realizations=2, box_size=400.0, cell_size=2.5, redshift=0.05,
+def make_sdss_mock_catalog(*, n_realizations=2, box_size=400.0, simulator="nbody", n_particles=200, mesh=None,
+                           n_steps=10, data_home=None, cache=True, cell_size=2.5, redshift=0.05,
                            cosmology="MDPL2", sigma8=None, n_s=None, flux_limit=18.0, faintest_magnitude=-17.0,
                            clf_params=None, min_observer_distance=100.0, max_observer_distance=250.0,
                            spectral_index=2.0, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
@@ -146,11 +151,13 @@ def make_sdss_mock_catalog(*, n_realizations=2, box_size=400.0, cell_size=2.5, r
 
     Parameters
     ----------
-    n_realizations, box_size, cell_size, cosmology, sigma8, n_s, anisotropy, velocity_bias, triaxial, \
-halo_velocity_dispersion, concentration_scatter, n_min, min_log_mass, max_log_mass, train_bin_width, \
-test_fraction, test_mass_range, n_jobs, progress, random_state, return_X_y
+    n_realizations, box_size, simulator, n_particles, mesh, n_steps, data_home, cache, cell_size, cosmology, \
+sigma8, n_s, anisotropy, velocity_bias, triaxial, halo_velocity_dispersion, concentration_scatter, n_min, \
+min_log_mass, max_log_mass, train_bin_width, test_fraction, test_mass_range, n_jobs, progress, random_state, \
+return_X_y
         As in :func:`make_mock_catalog` (defaults differ: 2 boxes of 400
-        h^-1 Mpc, 2.5 h^-1 Mpc cells).
+        h^-1 Mpc with 200^3 particles, 2.5 h^-1 Mpc cells for the
+        log-normal simulator).
     redshift : float, default=0.05
         Snapshot redshift of the halo model (masses, concentrations,
         velocities); the observed redshifts come from the observer distances.
@@ -221,8 +228,11 @@ test_fraction, test_mass_range, n_jobs, progress, random_state, return_X_y
                           v_cut=v_cut, redshift=redshift)
     if not (min_log_mass >= 12.0 and min_log_mass < 15.5):
         raise ValueError(f"min_log_mass must be in [12, 15.5) (log10 h^-1 Msun); got {min_log_mass}.")
+    mesh = check_nbody_params(simulator, n_particles=n_particles, mesh=mesh, n_steps=n_steps,
+                              box_size=box_size)
     clf = ConditionalLuminosityFunction(faintest_magnitude, **(clf_params or {}))
     model = _halo_model(cosmology, redshift, sigma8, n_s)
+    nbody = _nbody_kwargs(n_particles, mesh, n_steps, data_home, cache, clf, model)
     table = RedshiftTable(cosmology, z_max=1.0)
     # distance where the flux limit reaches the faintest simulated galaxies
     grid = np.linspace(1.0, max_observer_distance, 2000)
@@ -236,13 +246,14 @@ test_fraction, test_mass_range, n_jobs, progress, random_state, return_X_y
     tasks = [delayed(_simulate_box)(children[r], model, clf, box_size=float(box_size), cell_size=cell_size,
                                     min_log_mass=min_log_mass, halo_velocity_dispersion=halo_velocity_dispersion,
                                     concentration_scatter=concentration_scatter, anisotropy=anisotropy,
-                                    velocity_bias=velocity_bias, triaxial=triaxial, workers=1)
+                                    velocity_bias=velocity_bias, triaxial=triaxial, workers=1,
+                                    simulator=simulator, nbody=nbody)
              for r in range(n_realizations)]
     boxes = run_parallel(tasks, n_jobs, progress, "simulating boxes")
     number_halos(boxes)
     params = {
         "source": "make_sdss_mock_catalog", "n_realizations": n_realizations, "box_size": float(box_size),
-        "cell_size": cell_size, "redshift": redshift,
+        "simulator": simulator, **_nbody_params(simulator, nbody), "cell_size": cell_size, "redshift": redshift,
         "cosmology": cosmology if isinstance(cosmology, str) else str(cosmology),
         "sigma8": model.colossus.sigma8, "n_s": model.colossus.ns, "clf": clf.get_params(),
         "flux_limit": flux_limit, "faintest_magnitude": faintest_magnitude,

@@ -18,7 +18,8 @@ SIGMA_15_RTOL = 0.10
 ALPHA_REF = 0.336
 ALPHA_ATOL = 0.06
 MIN_DISTINCT_ABOVE_14_8 = 30
-REDUCED = {"n_realizations": 1, "box_size": 300.0, "cell_size": 5.0, "min_log_mass": 14.0,
+REDUCED = {"n_realizations": 1, "box_size": 300.0, "n_particles": 96, "mesh": 128, "n_steps": 5, "cell_size": 5.0,
+           "min_log_mass": 14.0,
            "train_density": 1.0, "max_los": 3, "test_fraction": 0.0, "test_mass_range": None}
 
 
