@@ -49,11 +49,7 @@ intersphinx_mapping = write_inventories(os.path.join(os.path.dirname(os.path.abs
                                                      "inventories"))
 # Dead references fail the -W build.
 nitpicky = True
-nitpick_ignore = [
-    # A private base of the probabilistic estimators; when it becomes public, document it in api.rst
-    # and drop this line.
-    ("py:class", "skcluster.estimators._probabilistic.PosteriorMixin"),
-]
+nitpick_ignore = []
 
 
 def _drop_sklearn_refs(app, what, name, obj, options, lines):

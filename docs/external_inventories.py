@@ -15,9 +15,12 @@ EXTERNAL = {
     "python": ("https://docs.python.org/3/", {
         "functools.partial": ("function", "library/functools.html#$"),
         "os.sched_setaffinity": ("function", "library/os.html#$"),
+        "dataclasses.replace": ("function", "library/dataclasses.html#$"),
     }),
     "numpy": ("https://numpy.org/doc/stable/", {
         "numpy.percentile": ("function", "reference/generated/numpy.percentile.html#$"),
+        "numpy.testing.assert_array_equal": (
+            "function", "reference/generated/numpy.testing.assert_array_equal.html#$"),
     }),
     "scipy": ("https://docs.scipy.org/doc/scipy/", {
         "scipy.stats.gaussian_kde": ("class", "reference/generated/scipy.stats.gaussian_kde.html#$"),
@@ -39,6 +42,7 @@ EXTERNAL = {
     }),
     "astropy": ("https://docs.astropy.org/en/stable/", {
         "astropy.stats.biweight_scale": ("function", "api/astropy.stats.biweight_scale.html#$"),
+        "astropy.table.Table.read": ("method", "api/astropy.table.Table.html#$"),
     }),
     "dask": ("https://docs.dask.org/en/stable/", {
         "dask.array.Array": ("class", "generated/dask.array.Array.html#$"),

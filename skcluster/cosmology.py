@@ -72,7 +72,7 @@ class RedshiftTable:
     Parameters
     ----------
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`get_cosmology`.
+        See :func:`skcluster.cosmology.get_cosmology`.
     z_max : float, default=1.0
         Largest redshift tabulated.
     n_points : int, default=2001
@@ -150,7 +150,7 @@ def hubble_velocity(z):
 
 
 def redshift_from_velocity(v):
-    """Redshift whose relativistic velocity (see :func:`hubble_velocity`) is ``v`` [km/s].
+    """Redshift whose relativistic velocity (see :func:`skcluster.cosmology.hubble_velocity`) is ``v`` [km/s].
 
     Examples
     --------

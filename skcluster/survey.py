@@ -6,7 +6,7 @@ completeness, fibre collisions, redshift errors and how far from the centre
 the data reach. It turns into keyword arguments of
 :func:`skcluster.datasets.make_sdss_mock_catalog` (:meth:`Survey.mock_kwargs`)
 and into the observational-effect transformers that degrade mock clusters the
-same way (:meth:`Survey.degrade`). Presets: :data:`SDSS_MAIN`, :data:`DESI_BGS`;
+same way (:meth:`skcluster.survey.Survey.degrade`). Presets: ``SDSS_MAIN``, :data:`DESI_BGS`;
 :meth:`Survey.from_tables` infers one from a galaxy table and a cluster list.
 
 Units: magnitudes AB (r band), angles arcsec, velocities km/s, radii comoving h^-1 Mpc.
@@ -166,11 +166,11 @@ class Survey:
         Parameters
         ----------
         galaxies : astropy.table.Table
-            Columns ``ra``, ``dec`` [deg], ``z`` (see :func:`skcluster.predict_catalog`).
+            Columns ``ra``, ``dec`` [deg], ``z`` (see :func:`skcluster.catalog.predict_catalog`).
         clusters : astropy.table.Table
             Columns ``ra``, ``dec``, ``z``.
         base : Survey or str, default=None
-            Survey to take the rest from (default: :data:`SDSS_MAIN`).
+            Survey to take the rest from (default: ``SDSS_MAIN``).
 
         Returns
         -------
@@ -242,7 +242,7 @@ SURVEYS = {"sdss": SDSS_MAIN, "desi": DESI_BGS, "desi_bgs": DESI_BGS}
 
 
 def get_survey(survey):
-    """A :class:`Survey` from a preset name (``"sdss"``, ``"desi"``) or a Survey.
+    """A :class:`~skcluster.survey.Survey` from a preset name (``"sdss"``, ``"desi"``) or a Survey.
 
     Examples
     --------

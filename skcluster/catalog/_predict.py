@@ -59,7 +59,7 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
     vectors), projected as the mock projects them
     (:func:`skcluster.observe.sky_to_phase_space`: angle times the comoving
     distance of the cluster redshift; relativistic velocities), cut to the
-    model's cylinder (its :class:`~skcluster.observe.CylinderCut`, else 1.6
+    model's cylinder (its :class:`~skcluster.CylinderCut`, else 1.6
     h^-1 Mpc and 2200 km/s) and passed to the model in batches, so memory
     stays bounded.
 
@@ -75,7 +75,7 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
         ``ra_deg``, ``redshift`` are understood). Files: anything
         ``astropy.table.Table.read`` reads (CSV, FITS, ECSV, Parquet with pyarrow).
         Clean stars and duplicates first
-        (:func:`skcluster.datasets._field_cleaning.clean_redshift_table`).
+        (``skcluster.datasets._field_cleaning.clean_redshift_table``).
     clusters : astropy Table, path or dict
         Columns ``name``, ``ra``, ``dec`` [deg], ``z`` (cluster centre and
         redshift). Names must be unique.
@@ -105,7 +105,7 @@ def predict_catalog(model, galaxies, clusters, *, cosmology="MDPL2", redshift_ra
         cylinder), ``n_cone`` (within the aperture, any redshift),
         ``coverage`` (see :func:`galaxy_neighbours`), ``reach`` [h^-1 Mpc], ``shift_pvalue`` and the summary
         percentiles (NaN without a reference), ``flags`` (comma-separated
-        keys of :data:`FLAGS`, "" if none) and ``ok`` (a mass and no flag
+        keys of ``FLAGS``, "" if none) and ``ok`` (a mass and no flag
         other than ``no_posterior`` or ``coverage_unknown``). A NaN mass always comes with a flag
         saying why.
 

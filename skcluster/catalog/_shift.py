@@ -152,7 +152,7 @@ class DomainShiftReference(BaseEstimator):
             reference's own median distance gets p = 0.5): small = atypical.
             NaN where the cluster has fewer than 3 galaxies or no mass.
         percentiles : ndarray of shape (n_clusters, 4)
-            Percentile of each summary (:data:`SUMMARY_NAMES`) among the reference [0-100].
+            Percentile of each summary (``SUMMARY_NAMES``) among the reference [0-100].
         """
         S = observation_summaries(X, aperture=self.aperture, v_cut=self.v_cut)
         log_mass = np.asarray(log_mass, dtype=float)

@@ -156,7 +156,7 @@ def galaxy_neighbours(galaxies, clusters, *, radius=APERTURE, v_cut=V_CUT, cosmo
     Parameters
     ----------
     galaxies, clusters : Bunch
-        From :func:`as_galaxy_table` and :func:`as_cluster_table` (or tables).
+        From ``as_galaxy_table`` and ``as_cluster_table`` (or tables).
     radius : float, default=1.6
         Projected radius [comoving h^-1 Mpc].
     v_cut : float, default=2200.0
@@ -177,7 +177,7 @@ def galaxy_neighbours(galaxies, clusters, *, radius=APERTURE, v_cut=V_CUT, cosmo
         foreground or background galaxy of the cone, ``abs(v_los) > v_cut``,
         over the fraction expected for a full disc with as many uniformly
         spread galaxies: an estimate of the footprint's coverage; NaN when
-        fewer than :data:`COVERAGE_MIN_GALAXIES` such galaxies make it unmeasurable) and ``reach`` (largest
+        fewer than ``COVERAGE_MIN_GALAXIES`` such galaxies make it unmeasurable) and ``reach`` (largest
         projected radius of a cone galaxy [h^-1 Mpc]).
 
     Examples

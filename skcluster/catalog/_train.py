@@ -56,14 +56,14 @@ def train_survey_model(survey="sdss", clusters=None, *, estimator=None, calibrat
     observers at the clusters' redshifts and keeps galaxies brighter than
     the survey's flux limit (:meth:`skcluster.survey.Survey.mock_kwargs`),
     simulating galaxies down to what that limit reaches at the nearest
-    cluster (:func:`faintest_magnitude`, unless ``mock_params`` sets it);
+    cluster (``faintest_magnitude``, unless ``mock_params`` sets it);
     the survey's fibre collisions, incompleteness, velocity errors and
-    footprint then degrade every observation (:meth:`Survey.degrade`), and
+    footprint then degrade every observation (:meth:`skcluster.survey.Survey.degrade`), and
     observations left with fewer than 10 galaxies in the cylinder are
     dropped (the richness cut :func:`predict_catalog` applies to data). The
     model is a :class:`~skcluster.pipeline.Pipeline` of a
-    :class:`~skcluster.observe.CylinderCut` and ``estimator`` (default
-    :class:`~skcluster.estimators.MSigma`), wrapped in an
+    :class:`~skcluster.CylinderCut` and ``estimator`` (default
+    :class:`~skcluster.MSigma`), wrapped in an
     :class:`~skcluster.SBICalibrator` (halo-grouped 5-fold) when
     ``calibrate``. It carries ``training_redshift_range_``,
     ``domain_reference_`` (a :class:`DomainShiftReference` on its own
@@ -82,7 +82,7 @@ def train_survey_model(survey="sdss", clusters=None, *, estimator=None, calibrat
     calibrate : bool, default=True
         Wrap it in SBICalibrator for 16/50/84 percentiles.
     mock_params : dict, default=None
-        More keyword arguments of :func:`make_sdss_mock_catalog` (e.g.
+        More keyword arguments of :func:`skcluster.datasets.make_sdss_mock_catalog` (e.g.
         ``skcluster.datasets.SDSS_TINY_PARAMS`` for a quick run).
     random_state : int or None, default=None
     return_catalog : bool, default=False

@@ -114,7 +114,7 @@ def _check_one_per_cluster(y, n):
 
 
 class PosteriorDistribution(Protocol):
-    """The posteriors of n clusters, as :class:`PosteriorMixin` uses them.
+    """The posteriors of n clusters, as :class:`~skcluster.estimators.PosteriorMixin` uses them.
 
     Every value is log10 M200c [h^-1 Msun]; densities are per dex. Arrays
     ``y`` hold one row per cluster. :class:`GridPosterior` is one

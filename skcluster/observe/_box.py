@@ -108,7 +108,7 @@ def select_cylinders(galaxy_positions, galaxy_velocities, centers, center_veloci
     v_cut : float, default=2200.0
         Cylinder half-depth in line-of-sight velocity [km/s].
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`get_cosmology`.
+        See :func:`skcluster.cosmology.get_cosmology`.
 
     Returns
     -------

@@ -92,7 +92,7 @@ class FibreCollisions(_ClusterEffect):
     redshift : float or array-like of shape (n_clusters,), default=None
         Cluster redshift, converted with ``cosmology`` (when ``distance`` is None).
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`get_cosmology`.
+        See :func:`skcluster.cosmology.get_cosmology`.
     recovery : float, default=0.0
         Fraction of collided galaxies observed anyway (SDSS tile overlaps
         recover some; 0 is the extreme case of Kodi Ramanah et al. 2021).

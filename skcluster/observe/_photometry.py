@@ -56,7 +56,7 @@ def apparent_magnitude(absolute_magnitude, z, *, cosmology="MDPL2", table=None, 
     """Apparent r magnitude of galaxies of absolute magnitude M - 5 log10 h at redshift ``z``.
 
     m = (M - 5 log10 h) + DM(z) + 5 log10 h + K(z), with the distance
-    modulus DM of astropy (:meth:`RedshiftTable.distance_modulus`: one
+    modulus DM of astropy (:meth:`skcluster.cosmology.RedshiftTable.distance_modulus`: one
     vectorised ``distmod`` call on a grid, then interpolation; never
     ``z_at_value``) and the K-correction of :func:`k_correction`.
 
@@ -68,7 +68,7 @@ def apparent_magnitude(absolute_magnitude, z, *, cosmology="MDPL2", table=None, 
         Cosmological redshift of each galaxy (its distance, without
         peculiar velocity), broadcast against ``absolute_magnitude``.
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`get_cosmology`; ignored when ``table`` is given.
+        See :func:`skcluster.cosmology.get_cosmology`; ignored when ``table`` is given.
     table : RedshiftTable, default=None
         A table to reuse across calls.
     spectral_index, band_shift : float

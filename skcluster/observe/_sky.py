@@ -25,7 +25,7 @@ def sky_to_phase_space(ra, dec, z, center_ra, center_dec, center_z, *, cosmology
     distance of the centre; the position angle (east of north) splits it into
     ``x_proj = R sin(PA)`` (east) and ``y_proj = R cos(PA)`` (north). The
     line-of-sight velocity is the relativistic velocity of each redshift (see
-    :func:`hubble_velocity`) seen from the centre's.
+    :func:`skcluster.cosmology.hubble_velocity`) seen from the centre's.
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ def sky_to_phase_space(ra, dec, z, center_ra, center_dec, center_z, *, cosmology
     center_z : float
         Cluster redshift.
     cosmology : str or astropy.cosmology.Cosmology, default="MDPL2"
-        See :func:`get_cosmology`.
+        See :func:`skcluster.cosmology.get_cosmology`.
 
     Returns
     -------
