@@ -41,8 +41,8 @@ Usage::
 
 ``--catalog`` is read if it exists, else the mock is simulated (about 1 min)
 and written there for the next run. ``KERAS_BACKEND`` defaults to TensorFlow
-when it is installed: JAX is 8 times slower for the factorised network and
-20-30 times slower for the CNN3D on CPU.
+when it is installed: on CPU, JAX is about 7 times slower for the factorised
+network and 13 times or more slower for the CNN3D.
 """
 
 import argparse
@@ -105,7 +105,7 @@ def _clusters(cat, index, name):
 
 
 class _Timer:
-    """Keras callback: wall time of every epoch, steps run, and a stop after ``budget`` seconds (None: no budget)."""
+    """Keras callback: wall time of every epoch, steps run, a stop after ``budget`` seconds (None: none)."""
 
     def __init__(self, budget=None):
         import keras
@@ -184,7 +184,8 @@ def run_network(name, catalog_path, index, args):
                            random_state=args["seed"], verbose=2)
         timer = _Timer(60.0 * args["paper_minutes"])
         budget = (f"wall-time budget of {args['paper_minutes']} min of training (stops after the step that "
-                  f"exceeds it), else at most {args['epochs']} epochs, early stopping patience {args['patience']}")
+                  f"exceeds it), else at most {args['epochs']} epochs, early stopping patience "
+                  f"{args['patience']}")
     t0, c0 = time.perf_counter(), time.process_time()
     train, validation = stored("train", shuffle=True), stored("stop")
     cnn._callbacks = lambda: [timer.callback]  # per-epoch wall times
@@ -270,7 +271,10 @@ def evaluate(sbi, point, y):
         pit = sbi.predict_cdf(D, y)
     inside = (y[:, None] >= intervals[:, 0]) & (y[:, None] <= intervals[:, 1])
     cov = np.asarray(coverage_curve(np.zeros_like(pit), pit=pit, credibility_levels=LEVELS)[1])
-    summary = lambda a, b: {k: (int(v) if k == "n" else float(v)) for k, v in residual_summary(a, b).items()}  # noqa: E731
+
+    def summary(a, b):
+        return {k: (int(v) if k == "n" else float(v)) for k, v in residual_summary(a, b).items()}
+
     return {
         "n": int(y.size),
         "coverage_68": float(inside[:, 0].mean()), "coverage_95": float(inside[:, 1].mean()),
@@ -288,7 +292,7 @@ def plot(results, y, path):
 
     fig = Figure(figsize=(11, 3.6))
     axes = fig.subplots(1, 3)
-    labels = {"factorised": "factorised 3D network", "kodiramanah2021": "CNN3D (paper), step budget"}
+    labels = {"factorised": "factorised 3D network", "kodiramanah2021": "CNN3D (paper), time budget"}
     for ax, name in zip(axes[:2], NETWORKS):
         if name not in results or "error" in results[name]["evaluations"]["test_mass_function"]:
             ax.set_visible(False)
@@ -343,7 +347,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(RESULTS / "cnn3d_sbi_sdss.json"))
     p.add_argument("--figure", default=str(RESULTS / "cnn3d_sbi_sdss.png"))
-    p.add_argument("--docs-figure", default=str(DOCS_FIGURE), help="copy of the figure for the docs ('' for none)")
+    p.add_argument("--docs-figure", default=str(DOCS_FIGURE),
+                   help="copy of the figure for the docs ('' for none)")
     args = p.parse_args(argv)
     if "KERAS_BACKEND" not in os.environ:  # before any Keras import, here and in the workers
         os.environ["KERAS_BACKEND"] = "tensorflow" if importlib.util.find_spec("tensorflow") else "jax"
@@ -376,9 +381,9 @@ def main(argv=None):
     y = {k: _clusters(cat, index, k)[1] for k in (*SETS, "test")}
     print(f"catalogue {t_catalog:.0f} s; " + ", ".join(f"{k} {len(v)}" for k, v in y.items()), flush=True)
 
-    worker_args = {k: getattr(args, k) for k in ("grid", "epochs", "patience", "learning_rate", "paper_minutes",
-                                                 "paper_learning_rate", "workers", "seed", "images",
-                                                 "image_dir")}
+    worker_args = {k: getattr(args, k) for k in ("grid", "epochs", "patience", "learning_rate",
+                                                 "paper_minutes", "paper_learning_rate", "workers", "seed",
+                                                 "images", "image_dir")}
     results = {}
     for name in args.networks.split(","):
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -392,7 +397,8 @@ def main(argv=None):
             print(f"[{name}] calibration predictions are not log10 masses; no SBI", flush=True)
             continue
         sbi = SBICalibrator.from_predictions(_Given().fit(None), d_cal, y["calibration"])
-        r["sbi"] = {"bandwidth": sbi.bandwidth, "grid_size": sbi.grid_size, "n_calibration": len(y["calibration"])}
+        r["sbi"] = {"bandwidth": sbi.bandwidth, "grid_size": sbi.grid_size,
+                    "n_calibration": len(y["calibration"])}
         for key, set_name in (("evaluation_flat_prior", "evaluation"), ("test_mass_function", "test")):
             m = r["evaluations"][key] = evaluate(sbi, np.asarray(r["predictions"][set_name]), y[set_name])
             if "error" in m:
@@ -410,22 +416,24 @@ def main(argv=None):
     import keras
 
     out = {
-        "benchmark": "Paper CNN3D vs factorised 3D network, 50^3 (x, y, v) images + SBICalibrator, SDSS-like mock "
-                     "(Kodi Ramanah et al. 2021 setting)",
+        "benchmark": "Paper CNN3D vs factorised 3D network, 50^3 (x, y, v) images + SBICalibrator, "
+                     "SDSS-like mock (Kodi Ramanah et al. 2021 setting)",
         "command": command,
         "catalogue": {"builder": built, "params": cat.params, "n_train_sample": len(cat.train.y),
                       "n_test_sample": len(cat.test.y), "seconds": t_catalog},
         "split": "training sample split by halo into train / early stopping / calibration / evaluation "
-                 f"(fractions {args.fractions}); test = mass-function test sample without the halos of the first "
-                 "three sets; SBI calibrated on the calibration set's held-out predictions of each network",
+                 f"(fractions {args.fractions}); test = mass-function test sample without the halos of the "
+                 "first three sets; SBI calibrated on the calibration set's held-out predictions of each "
+                 "network",
         "n": {k: int(len(v)) for k, v in y.items()},
-        "features": {"kde": f"PhaseSpaceKDE(coords='xyv', grid_shape={args.grid}, aperture=4.0, v_cut=2200.0, "
-                            "bandwidth=0.175)",
-                     "pipeline": (f"training and early-stopping images made once, 256 clusters at a time, into "
-                                  f"HDF5 files read back by ClusterImageDataset(batch_size={BATCH}, "
-                                  f"workers={args.workers})" if args.images == "disk" else
-                                  f"ClusterImageDataset(kde=..., batch_size={BATCH}, workers={args.workers}): "
-                                  "training images made per batch every epoch") +
+        "features": {"kde": f"PhaseSpaceKDE(coords='xyv', grid_shape={args.grid}, aperture=4.0, "
+                            "v_cut=2200.0, bandwidth=0.175)",
+                     "pipeline": (f"training and early-stopping images made once, 256 clusters at a "
+                                  "time, into HDF5 files read back by "
+                                  f"ClusterImageDataset(batch_size={BATCH}, workers={args.workers})"
+                                  if args.images == "disk" else
+                                  f"ClusterImageDataset(kde=..., batch_size={BATCH}, "
+                                  f"workers={args.workers}): training images made per batch every epoch") +
                                  "; calibration, evaluation and test images made per batch while predicting; "
                                  "float32 throughout"},
         "networks": results,
@@ -435,8 +443,9 @@ def main(argv=None):
                     "coverage_tolerance": 0.03, "inference_ms_per_cluster": 2.0},
         "total_seconds_wall": time.perf_counter() - t_start,
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-                    "keras": keras.__version__, "backend": os.environ["KERAS_BACKEND"]},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "platform": platform.platform(), "keras": keras.__version__,
+                    "backend": os.environ["KERAS_BACKEND"]},
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

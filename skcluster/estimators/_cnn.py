@@ -26,9 +26,9 @@ SLOW_BACKEND_VOXELS = 40**3
 def _warn_if_slow_backend(image_shape):
     """Warn when 3D images of ``image_shape`` are trained under JAX while TensorFlow is installed.
 
-    Measured on 2 CPU cores (see the CNN user guide): JAX runs the CNN3D's
-    Conv3D 20-30 times and the factorised network about 8 times slower than
-    TensorFlow.
+    Measured on 2 CPU cores (see the CNN user guide): JAX runs a training step
+    of the CNN3D 13 times or more and of the factorised network about 7 times
+    slower than TensorFlow.
     """
     import importlib.util
 
@@ -39,8 +39,8 @@ def _warn_if_slow_backend(image_shape):
     if keras.backend.backend() == "jax" and importlib.util.find_spec("tensorflow") is not None:
         warnings.warn(
             f"Training a 3D CNN on {tuple(image_shape)} images under the JAX backend, which is several "
-            "times slower on CPU than TensorFlow for these networks (8x for architecture='factorised', "
-            "20-30x for the CNN3D). TensorFlow is installed: set KERAS_BACKEND=tensorflow before "
+            "times slower on CPU than TensorFlow for these networks (7x for architecture='factorised', "
+            "13x or more for the CNN3D). TensorFlow is installed: set KERAS_BACKEND=tensorflow before "
             "importing Keras.",
             SkclusterWarning, stacklevel=5)
 
@@ -64,11 +64,12 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     convolutions along v_los in every (x, y) pixel, then 2D convolutions over
     (x, y) with the velocity features as channels
     (:func:`~skcluster.estimators._cnn_architectures.build_factorised3d`).
-    On 50^3 images and 2 CPU cores it trains about 40 times faster per step
-    than the CNN3D under TensorFlow and reached 0.16 dex on the
-    SDSS-like mock in the committed benchmark (see the CNN user guide).
+    On 50^3 images and 2 CPU cores a training step of it costs 5-9 times
+    less than one of the CNN3D under TensorFlow; on the SDSS-like mock it
+    trained to convergence in 7 minutes and reached 0.140 dex on the
+    mass-function test sample (``benchmarks/results/cnn3d_sbi_sdss.json``).
     Under JAX every 3D network here is much slower than under TensorFlow on
-    CPU (about 8 times for ``"factorised"``, 20-30 times for the CNN3D):
+    CPU (about 7 times for ``"factorised"``, 13 times or more for the CNN3D):
     use ``KERAS_BACKEND=tensorflow`` for 3D images; a fit under JAX on
     images of 40^3 voxels or more warns when TensorFlow is installed.
 

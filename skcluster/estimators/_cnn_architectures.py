@@ -15,8 +15,9 @@ builders, never at module import.
   for a 50^3 input (the paper quotes ~1e5).
 - :func:`build_factorised3d` -- ours: the same (x, y, v) images through
   factorised convolutions, 1D along v_los in every (x, y) pixel, then 2D over
-  (x, y) with the velocity features as channels; 25-45 times cheaper per step
-  than the CNN3D on CPU (see its docstring for the pilot that chose it).
+  (x, y) with the velocity features as channels; 5-9 times cheaper per
+  training step than the CNN3D on CPU (see its docstring for the pilot that
+  chose it).
 """
 
 __all__ = ["build_factorised3d", "build_ho2019", "build_kodiramanah2021", "factorised3d_min_shape",
