@@ -12,7 +12,7 @@ predictions) and a flat-prior evaluation set; the catalogue's mass-function
 test sample, without the halos of the first three sets, is scored as well.
 No image set is held in memory. By default (``--images disk``) the training
 and early-stopping images are made once, 256 clusters at a time, into HDF5
-files that :class:`skcluster.scaling.ClusterImageDataset` reads back batch by
+files that :class:`skcluster.parallel.ClusterImageDataset` reads back batch by
 batch every epoch; ``--images stream`` makes them batch by batch every epoch
 instead (the KDE then costs as much CPU as the network: about 0.5 s per step
 of 100 instead of 0.3 s on two cores). Calibration, evaluation and test
@@ -136,7 +136,7 @@ def run_network(name, catalog_path, index, args):
     import keras
 
     from skcluster import CNNRegressor, PhaseSpaceKDE
-    from skcluster.scaling import ClusterImageDataset
+    from skcluster.parallel import ClusterImageDataset
 
     cat = _load(catalog_path)
     data = {k: _clusters(cat, index, k) for k in (*SETS, "test")}

@@ -69,7 +69,7 @@ def test_factorised_network_weights_and_minimum_grid():
 
 def test_factorised_network_trains_and_predicts_on_a_stream():
     """Images made batch by batch by the KDE: same scalings as in memory, same predictions."""
-    from skcluster.scaling import ClusterImageDataset
+    from skcluster.parallel import ClusterImageDataset
 
     X, y, _ = make_toy_clusters(12, random_state=0)
     kde = PhaseSpaceKDE(coords="xyv", grid_shape=SMALL, aperture=2.0).fit(X[:1])
