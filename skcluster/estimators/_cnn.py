@@ -63,7 +63,7 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     alternative to the paper's CNN3D that sees the same image: 1D
     convolutions along v_los in every (x, y) pixel, then 2D convolutions over
     (x, y) with the velocity features as channels
-    (:func:`~skcluster.estimators._cnn_architectures.build_factorised3d`).
+    (``skcluster.estimators._cnn_architectures.build_factorised3d``).
     On 50^3 images and 2 CPU cores a training step of it costs 5-9 times
     less than one of the CNN3D under TensorFlow; on the SDSS-like mock it
     trained to convergence in 7 minutes and reached 0.140 dex on the
