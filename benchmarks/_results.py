@@ -17,14 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def command(script, *, keras_backend=None):
+def command(script, *, keras_backend=None, argv=None):
     """The command line that reran this benchmark, from the repository root.
 
     ``script`` is the benchmark's ``__file__``; with ``keras_backend`` the
-    command starts with ``KERAS_BACKEND=<backend>``.
+    command starts with ``KERAS_BACKEND=<backend>``; ``argv`` are the
+    arguments (default: this process's).
     """
     words = [f"KERAS_BACKEND={keras_backend}"] if keras_backend else []
-    return " ".join([*words, "python", os.path.relpath(script, ROOT), *sys.argv[1:]])
+    args = sys.argv[1:] if argv is None else list(argv)
+    return " ".join([*words, "python", os.path.relpath(script, ROOT), *args])
 
 
 def machine(**extra):

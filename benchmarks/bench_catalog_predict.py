@@ -22,15 +22,14 @@ Usage (from the repository root)::
 """
 
 import argparse
-import json
 import os
-import platform
 import resource
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+
+from _results import command, machine, write_json
 
 
 def _rss_mb():
@@ -112,9 +111,8 @@ def main(argv=None):
     max_diff = float(np.nanmax(np.abs(mass - direct[pick])))
     result = {
         "benchmark": "catalogue-scale prediction on a synthetic survey drawn from the mock",
-        "command": "python benchmarks/bench_catalog_predict.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "loadavg": list(os.getloadavg())},
+        "command": command(__file__, argv=argv),
+        "machine": machine(loadavg=list(os.getloadavg())),
         "mock": {"params": params, "n_train": len(tr.y), "n_test": len(te.y), "seconds": round(t_mock, 1)},
         "model": "CylinderCut(1.6, 2200) -> SBICalibrator(MSigma(), cv=5), DomainShiftReference(100 neighbours)",
         "n_clusters": args.n_clusters,
@@ -133,9 +131,7 @@ def main(argv=None):
                       ("outside_footprint", "too_few_galaxies", "partial_footprint", "atypical")},
         "n_nan_mass": int(np.isnan(mass).sum()),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    print(write_json(args.out, result))
     return 0
 
 

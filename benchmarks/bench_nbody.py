@@ -25,7 +25,6 @@ Run from the repository root (about 15 minutes on 2 cores)::
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -36,6 +35,7 @@ from scipy.spatial import cKDTree
 from sklearn.utils import check_random_state
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import command, machine, write_json  # noqa: E402
 from bench_simulate import PeakMemory  # noqa: E402
 
 from skcluster.datasets import TINY_MOCK_PARAMS, make_mock_catalog  # noqa: E402
@@ -138,7 +138,7 @@ def main():
         params["n_realizations"] = args.n_realizations
     if not args.keep_cache and os.path.isdir(args.data_home):
         shutil.rmtree(args.data_home)
-    res = {"command": "python " + " ".join(sys.argv), "load_before": os.getloadavg()}
+    res = {"command": command(__file__), "machine": machine(), "load_before": os.getloadavg()}
     cat, res["first_build"] = build(args.data_home, args.n_jobs, params)
     print("first build", res["first_build"], flush=True)
     cat, res["rebuild"] = build(args.data_home, args.n_jobs, params)
@@ -261,8 +261,7 @@ def main():
                                                           "scatter_contaminated": 0.316}}
     print("members", res["evrard08_members"], res["richness"], res["msigma"], flush=True)
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(res, f, indent=1)
+        write_json(args.out, res)
 
 
 if __name__ == "__main__":

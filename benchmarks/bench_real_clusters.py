@@ -14,14 +14,13 @@ Usage (from the repository root)::
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+
+from _results import command, machine, write_json
 
 TARGETS = [
     ("coma_sdss", "sdss", [14.91, 0.11]),
@@ -70,13 +69,11 @@ def main(argv=None):
         rows.append(row)
         print(json.dumps(row), flush=True)
     result = {"benchmark": "survey-matched masses of the shipped real clusters",
-              "command": "python benchmarks/bench_real_clusters.py " + " ".join(
-                  argv if argv is not None else sys.argv[1:]),
-              "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+              "command": command(__file__, argv=argv),
+              "machine": machine(),
               "mock_params": mock, "model": "CylinderCut(1.6, 2200) -> SBICalibrator(MSigma(), cv=5)",
               "results": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    write_json(args.out, result)
     return 0
 
 
