@@ -38,8 +38,9 @@ TARGETS = [
     ("a2029_sohn2019", "sdss", None),
     ("a2744_owers2011", "desi", None),
 ]
-# the tiny mock, with galaxies as faint as each survey reaches (down to -17) chosen by train_survey_model
-PARAMS = {k: v for k, v in SDSS_TINY_PARAMS.items() if k != "faintest_magnitude"}
+# the tiny mock, with galaxies as faint as each survey reaches (down to -17) chosen by train_survey_model; those
+# faint galaxies outside clusters are N-body particles, so the box needs more of them than the tiny 64^3
+PARAMS = {**{k: v for k, v in SDSS_TINY_PARAMS.items() if k != "faintest_magnitude"}, "n_particles": 96, "mesh": 96}
 
 grid = np.linspace(13.5, 15.8, 400)
 rows = []
