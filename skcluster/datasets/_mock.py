@@ -75,16 +75,6 @@ def _resolve_hod(hod):
                     f"Zheng07HOD or a ConditionalLuminosityFunction; got {type(hod).__name__}.")
 
 
-def _simulate_box(seed, model, hod, *, box_size, cell_size, min_log_mass, halo_velocity_dispersion,
-                  concentration_scatter, anisotropy, velocity_bias, triaxial, workers, simulator="lognormal",
-                  nbody=None):
-    """One realisation (see :func:`skcluster.datasets._boxes.simulate_box`)."""
-    return simulate_box(seed, model, hod, simulator=simulator, box_size=box_size, min_log_mass=min_log_mass,
-                        anisotropy=anisotropy, velocity_bias=velocity_bias, triaxial=triaxial,
-                        concentration_scatter=concentration_scatter, cell_size=cell_size,
-                        halo_velocity_dispersion=halo_velocity_dispersion, workers=workers, nbody=nbody)
-
-
 def _nbody_kwargs(n_particles, mesh, n_steps, data_home, cache, hod, model):
     """Engine settings of :func:`skcluster.datasets._cache.simulate_snapshot`; None for the log-normal boxes."""
     if mesh is None:
@@ -266,7 +256,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, simulator="nbody", n_
     children = seeds.spawn(n_realizations + 1)
     # one process per realisation (n_jobs); FFTs single-threaded so n_jobs bounds the cores used
     fft_workers = 1
-    tasks = [delayed(_simulate_box)(children[r], model, hod, box_size=float(box_size), cell_size=cell_size,
+    tasks = [delayed(simulate_box)(children[r], model, hod, box_size=float(box_size), cell_size=cell_size,
                                     min_log_mass=min_log_mass,
                                     halo_velocity_dispersion=halo_velocity_dispersion,
                                     concentration_scatter=concentration_scatter, anisotropy=anisotropy,

@@ -14,8 +14,8 @@ from ..constants import APERTURE_3D, MIN_GALAXIES, V_CUT
 from ..observe import RedshiftTable, apparent_magnitude, line_of_sight_basis, project_box, select_cylinders
 from ..simulate import ConditionalLuminosityFunction
 from ._build import _check_positive, assemble_catalog, check_sampling_params, number_halos, run_parallel
-from ._boxes import check_nbody_params
-from ._mock import _halo_model, _nbody_kwargs, _nbody_params, _simulate_box
+from ._boxes import check_nbody_params, simulate_box
+from ._mock import _halo_model, _nbody_kwargs, _nbody_params
 
 __all__ = ["make_sdss_mock_catalog", "SDSS_TINY_PARAMS", "observe_flux_limited"]
 
@@ -243,7 +243,7 @@ return_X_y
 
     seeds = np.random.SeedSequence(int(check_random_state(random_state).randint(0, 2**31 - 1)))
     children = seeds.spawn(n_realizations + 1)
-    tasks = [delayed(_simulate_box)(children[r], model, clf, box_size=float(box_size), cell_size=cell_size,
+    tasks = [delayed(simulate_box)(children[r], model, clf, box_size=float(box_size), cell_size=cell_size,
                                     min_log_mass=min_log_mass, halo_velocity_dispersion=halo_velocity_dispersion,
                                     concentration_scatter=concentration_scatter, anisotropy=anisotropy,
                                     velocity_bias=velocity_bias, triaxial=triaxial, workers=1,

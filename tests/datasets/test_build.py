@@ -5,7 +5,8 @@ import pytest
 from astropy.table import Table
 
 from skcluster.datasets import build_catalog
-from skcluster.datasets._mock import _halo_model, _simulate_box
+from skcluster.datasets._boxes import simulate_box
+from skcluster.datasets._mock import _halo_model
 from skcluster.observe import select_cylinders
 from skcluster.simulate import Zheng07HOD
 
@@ -16,10 +17,10 @@ BOX = 250.0
 def tables(tmp_path_factory):
     """A small simulated snapshot written as FITS tables in UniverseMachine-like form."""
     model = _halo_model("MDPL2", 0.117, None, None)
-    box = _simulate_box(np.random.SeedSequence(5), model, Zheng07HOD.from_threshold(-20.0), box_size=BOX,
-                        cell_size=5.0, min_log_mass=13.5, halo_velocity_dispersion=150.0,
-                        concentration_scatter=0.16, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
-                        workers=1)
+    box = simulate_box(np.random.SeedSequence(5), model, Zheng07HOD.from_threshold(-20.0), simulator="lognormal",
+                       box_size=BOX, cell_size=5.0, min_log_mass=13.5, halo_velocity_dispersion=150.0,
+                       concentration_scatter=0.16, anisotropy=0.0, velocity_bias=1.0, triaxial=False,
+                       workers=1)
     h, g = box["halos"], box["galaxies"]
     n_h = len(h["log_mass"])
     halo_ids = 1000 + 7 * np.arange(n_h)  # arbitrary ROCKSTAR-like ids
