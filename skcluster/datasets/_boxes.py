@@ -28,7 +28,7 @@ def check_nbody_params(simulator, *, n_particles, mesh, n_steps, box_size):
     for name, value, least in (("n_particles", n_particles, 16), ("n_steps", n_steps, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
             raise ValueError(f"{name} must be an integer >= {least}; got {value!r}.")
-    mesh = int(round(1.5 * n_particles)) if mesh is None else mesh
+    mesh = 2 * int(n_particles) if mesh is None else mesh
     if isinstance(mesh, bool) or not isinstance(mesh, numbers.Integral) or mesh < n_particles:
         raise ValueError(f"mesh must be an integer >= n_particles={n_particles}; got {mesh!r}.")
     if box_size / n_particles > 4.0:

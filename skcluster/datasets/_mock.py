@@ -141,7 +141,7 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, simulator="nbody", n_
     n_particles : int, default=256
         N-body particles per side of each box.
     mesh : int, default=None
-        N-body force mesh per side (default 1.5 x ``n_particles``).
+        N-body force mesh per side (default 2 x ``n_particles``).
     n_steps : int, default=10
         N-body time steps.
     data_home : str, default=None

@@ -1,12 +1,13 @@
 """Particle-mesh N-body run: 2LPT initial conditions and a kick-drift-kick loop.
 
 The engine is ``jaxpm`` (initial Gaussian field, 2LPT displacements, growth
-functions, cloud-in-cell kernels, FFTs) driven by a FastPM-style
-kick-drift-kick integrator (Feng et al. 2016) whose kick and drift factors
-come from jaxpm's growth functions, so that a few steps reproduce linear
-growth exactly. The force mesh may be finer than the particle grid (jaxpm's
-public ``cic_paint`` / ``cic_read`` assume they are equal, so its internal
-CIC kernels are called directly).
+functions) driven by a FastPM-style kick-drift-kick integrator (Feng et al.
+2016) whose kick and drift factors come from jaxpm's growth functions, so that
+a few steps reproduce linear growth exactly. The force is computed here on a
+mesh that may be finer than the particle grid: cloud-in-cell paint and read
+with one 2 x 2 x 2 window per particle, real FFTs, the inverse Laplacian and
+the fourth-order finite-difference gradient of FastPM (jaxpm's kernels). On
+2 cores this is 2.3x faster than jaxpm's own CIC kernels and complex FFTs.
 
 Positions are comoving h^-1 Mpc in [0, box_size), velocities peculiar km/s.
 Needs the ``nbody`` extra: ``pip install "skcluster[nbody]"``.
@@ -24,11 +25,50 @@ def _import_engine():
         import jax
         import jax.numpy as jnp
         import jax_cosmo
-        from jaxpm import growth, kernels, painting, pm
-        from jaxpm.distributed import fft3d, ifft3d
+        from jaxpm import growth, pm
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(f"{_INSTALL} ({err})") from err
-    return jax, jnp, jax_cosmo, growth, kernels, painting, pm, fft3d, ifft3d
+    return jax, jnp, jax_cosmo, growth, pm
+
+
+def _cic_weights(jnp, frac):
+    """Trilinear (cloud-in-cell) weights of the 2 x 2 x 2 cells around each particle, shape (n, 2, 2, 2)."""
+    wx, wy, wz = (jnp.stack([1.0 - frac[:, i], frac[:, i]], axis=-1) for i in range(3))
+    return wx[:, :, None, None] * wy[:, None, :, None] * wz[:, None, None, :]
+
+
+def _cic_kernels(jax, jnp, m):
+    """CIC paint and read on an ``m``-cell periodic mesh, one 2 x 2 x 2 window per particle.
+
+    A window gather or scatter-add on a mesh padded by one cell is 2-3x faster
+    on CPU than eight single-cell ones (jaxpm's kernels); positions are in mesh
+    units, in [0, m).
+    """
+    lax = jax.lax
+    gather_dims = lax.GatherDimensionNumbers(offset_dims=(1, 2, 3), collapsed_slice_dims=(),
+                                             start_index_map=(0, 1, 2))
+    scatter_dims = lax.ScatterDimensionNumbers(update_window_dims=(1, 2, 3), inserted_window_dims=(),
+                                               scatter_dims_to_operand_dims=(0, 1, 2))
+
+    def corner(pos):
+        cell = jnp.floor(pos)
+        return jnp.mod(cell.astype(jnp.int32), m), _cic_weights(jnp, pos - cell)
+
+    def paint(pos):
+        start, w = corner(pos)
+        grid = lax.scatter_add(jnp.zeros((m + 1,) * 3, jnp.float32), start, w, scatter_dims,
+                               mode="promise_in_bounds")
+        # fold the padding planes back onto the periodic mesh
+        grid = grid[:m].at[0].add(grid[m])
+        grid = grid[:, :m].at[:, 0].add(grid[:, m])
+        return grid[:, :, :m].at[:, :, 0].add(grid[:, :, m])
+
+    def read(grid, start, w):
+        padded = jnp.pad(grid, ((0, 1),) * 3, mode="wrap")
+        cells = lax.gather(padded, start, gather_dims, slice_sizes=(2, 2, 2), mode="promise_in_bounds")
+        return jnp.sum(cells * w, axis=(1, 2, 3))
+
+    return corner, paint, read
 
 
 def _check_int(name, value, least):
@@ -55,9 +95,10 @@ def run_particle_mesh(colossus_cosmo, *, box_size, n_particles, redshift, seed, 
     seed : int
         Seed of the Gaussian initial field (jax PRNG key).
     mesh : int, default=None
-        Force mesh cells per side (default ``n_particles``); 1.5 x the
-        particle grid resolves the mass function above 10^14 h^-1 Msun to
-        ~7% and costs about twice the time.
+        Force mesh cells per side (default ``n_particles``). The friends-of-
+        friends mass function above 10^14 h^-1 Msun depends on it: 0.83,
+        0.93 and 1.01 of Watson et al. (2013) at 1, 1.5 and 2 x the particle
+        grid (256^3 particles in 500 h^-1 Mpc).
     n_steps : int, default=10
         Kick-drift-kick steps, evenly spaced in the scale factor.
     a_initial : float, default=0.1
@@ -79,7 +120,7 @@ def run_particle_mesh(colossus_cosmo, *, box_size, n_particles, redshift, seed, 
     >>> x.shape, bool((x >= 0).all() and (x < 100).all())
     ((4096, 3), True)
     """
-    jax, jnp, jc, growth, kernels, painting, pm, fft3d, ifft3d = _import_engine()
+    jax, jnp, jc, growth, pm = _import_engine()
     _check_int("n_particles", n_particles, 8)
     _check_int("n_steps", n_steps, 1)
     mesh = n_particles if mesh is None else mesh
@@ -118,15 +159,21 @@ def run_particle_mesh(colossus_cosmo, *, box_size, n_particles, redshift, seed, 
 
     om = float(cc.Om0)
     norm = m**3 / n**3  # painted mass per cell -> density contrast
+    corner, paint, read = _cic_kernels(jax, jnp, m)
+    # wavenumbers in mesh units; real FFTs along the last axis
+    kxy = np.fft.fftfreq(m) * 2 * np.pi
+    kvecs = [jnp.asarray(k, jnp.float32) for k in (kxy[:, None, None], kxy[None, :, None],
+                                                    np.fft.rfftfreq(m)[None, None, :] * 2 * np.pi)]
+    ksq = sum(k**2 for k in kvecs)
+    inv_laplace = jnp.where(ksq > 0, -1.0 / jnp.where(ksq > 0, ksq, 1.0), 0.0)
+    # fourth-order finite-difference gradient (FastPM; jaxpm's gradient_kernel)
+    gradients = [1j * (8.0 * jnp.sin(k) - jnp.sin(2.0 * k)) / 6.0 for k in kvecs]
 
     @jax.jit
     def force(pos):
-        grid = painting._cic_paint_impl(jnp.zeros((m, m, m), jnp.float32), pos)
-        delta_k = fft3d(grid)
-        kvec = kernels.fftk(delta_k)
-        pot_k = delta_k * kernels.invlaplace_kernel(kvec)
-        comps = [painting._cic_read_impl(ifft3d(-kernels.gradient_kernel(kvec, i) * pot_k).real, pos)
-                 for i in range(3)]
+        start, w = corner(pos)
+        pot_k = jnp.fft.rfftn(paint(pos)) * inv_laplace
+        comps = [read(jnp.fft.irfftn(-g * pot_k, s=(m, m, m)), start, w) for g in gradients]
         return 1.5 * om * norm * jnp.stack(comps, axis=-1)
 
     @jax.jit
