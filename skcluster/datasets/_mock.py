@@ -200,7 +200,10 @@ def make_mock_catalog(*, n_realizations=4, box_size=500.0, simulator="nbody", n_
     n_jobs : int, default=None
         Parallel processes (joblib) over realisations, for simulating and for
         observing; None means 1 unless in a ``joblib.parallel_config`` context.
-        Each process is single-threaded; the result does not depend on it.
+        The result does not depend on it. The N-body engine (XLA) already
+        uses every core within a process, and a box of 256^3 particles peaks
+        at about 7.7 GB: parallel boxes pay off only with cores and memory to
+        spare.
     progress : bool, default=False
         Show progress bars (needs tqdm).
     random_state : int, RandomState instance or None, default=None

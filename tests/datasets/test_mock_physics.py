@@ -64,7 +64,8 @@ def test_reduced_interloper_fraction_falls_with_mass(reduced):
 
 @pytest.fixture(scope="module")
 def default_catalogs():
-    return [make_mock_catalog(random_state=seed, n_jobs=2) for seed in (0, 1)]
+    # one box at a time: an N-body box of 256^3 particles peaks at ~7.7 GB
+    return [make_mock_catalog(random_state=seed, n_jobs=1) for seed in (0, 1)]
 
 
 @pytest.mark.slow
