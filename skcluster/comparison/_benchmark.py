@@ -265,13 +265,13 @@ def run_benchmark(output="skcluster-report", *, quick=False, catalog_path=None, 
     lines = [f"{e['label']:<32s} std {e['summary']['std']:.3f} dex" if not e["error"]
              else f"{e['label']:<32s} FAILED: {e['error']}" for e in stats.values()]
     lines += header[-len(checks):] if checks else []
-    lines += _verdict_summary(checks)
+    lines += _verdict_summary(checks, quick=quick)
     lines.append(f"report: {paths['markdown']} and {paths['html']}")
     ok = all(e["error"] is None for e in stats.values()) and all(v != "FAIL" for _, v in checks)
     return BenchmarkReport(paths=paths, stats=stats, summary_text="\n".join(lines), ok=ok, checks=checks)
 
 
-def _verdict_summary(checks):
+def _verdict_summary(checks, quick=False):
     """Closing lines of the summary: how many checks failed or were inconclusive, and what that means."""
     failed = sum(v == "FAIL" for _, v in checks)
     unsure = sum(v == "INCONCLUSIVE" for _, v in checks)
@@ -279,6 +279,7 @@ def _verdict_summary(checks):
     if failed:
         lines.append(f"{failed} check(s) FAILED: the data exclude meeting their tolerance.")
     if unsure:
+        larger = "e.g. without --quick" if quick else "e.g. more realisations (boxes) in the catalogue"
         lines.append(f"{unsure} check(s) INCONCLUSIVE: the sample is too small to test their tolerance "
-                     "(not a failure; a larger run, e.g. without --quick, decides).")
+                     f"(not a failure; a larger run, {larger}, decides).")
     return lines
