@@ -1,7 +1,7 @@
 """Validate and time the N-body simulator behind the default mock catalogue (issue 17).
 
 Builds the default catalogue (``make_mock_catalog(random_state=0)``: 4 boxes of
-500 h^-1 Mpc, 256^3 particles, mesh 384, 10 steps) into an empty data home,
+500 h^-1 Mpc, 256^3 particles, mesh 512, 10 steps) into an empty data home,
 timing it and sampling the peak summed RSS of the process tree; rebuilds it from
 the cached boxes; then measures, on the cached boxes and the catalogue:
 
