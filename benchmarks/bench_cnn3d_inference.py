@@ -21,7 +21,7 @@ Clusters come from ``--catalog`` (an HDF5 catalogue of
 :func:`skcluster.datasets.save_catalog`, e.g. the one of
 ``bench_cnn3d_sbi.py``) or else from a small log-normal SDSS-like mock
 simulated here (``make_sdss_mock_catalog(simulator="lognormal",
-n_realizations=1, box_size=250, random_state=0)``); the JSON records their
+n_realizations=1, box_size=400, random_state=0)``); the JSON records their
 numbers of galaxies, on which the image cost depends (about linearly).
 
 Usage::
@@ -101,6 +101,17 @@ def time_inference(kde, cnn, X, *, batch=100, repeats=1, keras_predict=False):
                    f"clusters, after a warm-up pass; median of {repeats} timed pass(es)"}
 
 
+def _commit(path):
+    """Git commit of the checkout holding ``path`` (None outside git)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", os.path.dirname(path), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def load_clusters(catalog, n_clusters, n_train, seed):
     """Test-sample clusters to time and training clusters, with where they came from."""
     from skcluster.datasets import load_catalog, make_sdss_mock_catalog
@@ -109,7 +120,7 @@ def load_clusters(catalog, n_clusters, n_train, seed):
     if catalog:
         cat, source = load_catalog(catalog), f"load_catalog({catalog!r}) test sample"
     else:
-        params = {"simulator": "lognormal", "n_realizations": 1, "box_size": 250.0, "random_state": seed}
+        params = {"simulator": "lognormal", "n_realizations": 1, "box_size": 400.0, "random_state": seed}
         cat = make_sdss_mock_catalog(**params)
         source = "make_sdss_mock_catalog(" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ") test sample"
     rng = np.random.default_rng(seed)
@@ -142,17 +153,22 @@ def main(argv=None):
     p.add_argument("--catalog", default=None, help="HDF5 catalogue (default: a small log-normal SDSS-like mock)")
     p.add_argument("--backends", default=None,
                    help="comma-separated Keras backends (default: tensorflow and jax, those installed)")
-    p.add_argument("--n-clusters", type=int, default=500, help="test-sample clusters timed (at most)")
+    p.add_argument("--n-clusters", type=int, default=400, help="test-sample clusters timed (at most)")
     p.add_argument("--n-train", type=int, default=200, help="clusters of the one training epoch")
     p.add_argument("--grid", type=int, default=50, help="voxels per axis")
     p.add_argument("--batch", type=int, default=100, help="clusters per batch")
     p.add_argument("--repeats", type=int, default=3, help="timed passes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(RESULTS / "cnn3d_inference.json"))
+    p.add_argument("--label", default=None, help="note stored in the JSON (e.g. which code version was timed)")
     args = p.parse_args(argv)
+    import skcluster
+
     backends = (args.backends.split(",") if args.backends else
                 [b for b in ("tensorflow", "jax") if importlib.util.find_spec(b) is not None])
-    run_command = command(__file__)
+    # PYTHONPATH picks the skcluster checkout timed (e.g. an older commit, for a before/after comparison)
+    run_command = " ".join(filter(None, [f"PYTHONPATH={os.environ['PYTHONPATH']}" if os.environ.get("PYTHONPATH")
+                                         else None, command(__file__)]))
     load_before = os.getloadavg()
     X, train, source, seconds = load_clusters(args.catalog, args.n_clusters, args.n_train, args.seed)
     counts = np.array([len(c) for c in X])
@@ -168,6 +184,7 @@ def main(argv=None):
               f"{t['total']:.2f} (model.predict: {t['network_keras_predict']:.2f})", flush=True)
     out = {
         "benchmark": "Inference of the trained 3D pipeline: PhaseSpaceKDE xyv images + factorised network",
+        "label": args.label,
         "command": run_command,
         "clusters": {"source": source, "n": len(X), "galaxies_mean": float(counts.mean()),
                      "galaxies_percentiles_0_5_25_50_75_95_100":
@@ -179,6 +196,7 @@ def main(argv=None):
         "results": results,
         "target_ms_per_cluster": TARGET_MS,
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+        "skcluster": {"path": os.path.dirname(skcluster.__file__), "commit": _commit(skcluster.__file__)},
         "machine": machine(),
         "date_utc": utc_now(),
     }
