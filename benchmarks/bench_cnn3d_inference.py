@@ -144,8 +144,22 @@ def run_backend(backend, X, train, args):
     cnn.fit(kde.transform(train[0]), train[1])
     fit_seconds = time.perf_counter() - t0
     timing = time_inference(kde, cnn, X, batch=args["batch"], repeats=args["repeats"], keras_predict=True)
-    return {"backend": keras.backend.backend(), "keras": keras.__version__, "fit_seconds_1_epoch": fit_seconds,
-            "ms_per_cluster": timing}
+    result = {"backend": keras.backend.backend(), "keras": keras.__version__, "fit_seconds_1_epoch": fit_seconds,
+              "ms_per_cluster": timing}
+    if args["network_batches"]:  # the network alone on images made once, by prediction batch size
+        images = kde.transform(X)
+        by_batch = {}
+        for b in args["network_batches"]:
+            cnn.set_params(batch_size=b)
+            cnn.predict(images)  # warm-up: trace the batch shapes
+            seconds = []
+            for _ in range(args["repeats"]):
+                t0 = time.perf_counter()
+                cnn.predict(images)
+                seconds.append(time.perf_counter() - t0)
+            by_batch[str(b)] = 1e3 * float(np.median(seconds)) / len(X)
+        result["network_ms_per_cluster_by_batch_size"] = by_batch
+    return result
 
 
 def main(argv=None):
@@ -158,6 +172,9 @@ def main(argv=None):
     p.add_argument("--grid", type=int, default=50, help="voxels per axis")
     p.add_argument("--batch", type=int, default=100, help="clusters per batch")
     p.add_argument("--repeats", type=int, default=3, help="timed passes")
+    p.add_argument("--network-batches", default="",
+                   help="comma-separated prediction batch sizes for which to time the network alone, "
+                        "on images made once (e.g. 25,50,100,200)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=str(RESULTS / "cnn3d_inference.json"))
     p.add_argument("--label", default=None, help="note stored in the JSON (e.g. which code version was timed)")
@@ -174,7 +191,8 @@ def main(argv=None):
     counts = np.array([len(c) for c in X])
     print(f"{len(X)} clusters ({source}, {seconds:.0f} s): galaxies mean {counts.mean():.0f}, "
           f"median {np.median(counts):.0f}", flush=True)
-    worker_args = {"grid": args.grid, "batch": args.batch, "repeats": args.repeats}
+    worker_args = {"grid": args.grid, "batch": args.batch, "repeats": args.repeats,
+                   "network_batches": [int(b) for b in args.network_batches.split(",") if b]}
     results = {}
     for backend in backends:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -182,6 +200,9 @@ def main(argv=None):
         t = results[backend]["ms_per_cluster"]
         print(f"[{backend}] ms per cluster: images {t['images']:.2f} + network {t['network']:.2f} = "
               f"{t['total']:.2f} (model.predict: {t['network_keras_predict']:.2f})", flush=True)
+        if "network_ms_per_cluster_by_batch_size" in results[backend]:
+            print(f"[{backend}] network alone by batch size: {results[backend]['network_ms_per_cluster_by_batch_size']}",
+                  flush=True)
     out = {
         "benchmark": "Inference of the trained 3D pipeline: PhaseSpaceKDE xyv images + factorised network",
         "label": args.label,
