@@ -190,8 +190,9 @@ def test_choosing_the_backend_imports_no_backend():
     import subprocess
     import sys
 
-    code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); from skcluster.cli import _choose_keras_backend; "
-            "_choose_keras_backend(three_d=True); "
+    code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); "
+            "from skcluster.cli import _choose_keras_backend, _parser, _runs_3d_network; "
+            "_choose_keras_backend(three_d=_runs_3d_network(_parser().parse_args(['benchmark']))); "
             "print(os.environ.get('KERAS_BACKEND'), [m for m in ('keras', 'jax', 'tensorflow') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] in ("tensorflow", "jax") and out[1:] == ["[]"]
