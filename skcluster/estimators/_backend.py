@@ -26,7 +26,7 @@ def preferred_keras_backend(*, three_d=False, installed=None):
     Measured on 2 CPU cores (see the CNN user guide): TensorFlow runs the 3D
     networks several times faster than JAX (training steps of the
     factorised network about 7 times, of the CNN3D 13 times or more;
-    inference of the factorised network 2.7 times); JAX is the faster for
+    inference of the factorised network 2-3 times); JAX is the faster for
     the 1D and 2D networks.
 
     Parameters
