@@ -29,7 +29,8 @@ peak memory are its own), one after the other:
   stopped it); the paper trained ~50 epochs of 15,500 clusters on a GPU.
 
 Inference time is the time to make the images of the test sample and run the
-network on them, in batches of 100, after a warm-up pass over them.
+network on them, in batches of 100, after a warm-up pass over them
+(``time_inference`` of ``bench_cnn3d_inference.py``, which times it alone).
 
 Writes ``benchmarks/results/cnn3d_sbi_sdss.json`` and the figure
 ``benchmarks/results/cnn3d_sbi_sdss.png`` (copied to
