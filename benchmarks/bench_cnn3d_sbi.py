@@ -204,6 +204,7 @@ def run_network(name, catalog_path, index, args):
     # inference: images + network for the test sample, in batches of 100, after a warm-up pass (as
     # bench_cnn3d_inference.py times it)
     X_test = data["test"][0]
+    cnn.set_params(verbose=0)  # predict's compiled step batch by batch (verbose > 0 runs model.predict)
     kde_fast = PhaseSpaceKDE(**{**kde.get_params(), "n_jobs": 2}).fit(X_test[:1])
     inference = time_inference(kde_fast, cnn, X_test, batch=BATCH, repeats=1)
     history = {k: [float(v) for v in vals] for k, vals in cnn.history_.items()}

@@ -173,7 +173,9 @@ class KerasEstimatorBase(BaseEstimator):
         target and input scalings of the first fit).
     verbose : int, default=0
         Keras verbosity passed to ``model.fit`` and ``model.predict``
-        (0 silent, 1 progress bar, 2 one line per epoch).
+        (0 silent, 1 progress bar, 2 one line per epoch). ``predict``
+        runs ``model.predict`` only when it is above 0 (otherwise the
+        compiled step batch by batch, which is faster).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. An int gives identical predictions on identical data on CPU.
