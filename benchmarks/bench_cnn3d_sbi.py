@@ -29,7 +29,8 @@ peak memory are its own), one after the other:
   stopped it); the paper trained ~50 epochs of 15,500 clusters on a GPU.
 
 Inference time is the time to make the images of the test sample and run the
-network on them, in batches of 100, after a warm-up pass over them.
+network on them, in batches of 100, after a warm-up pass over them
+(``time_inference`` of ``bench_cnn3d_inference.py``, which times it alone).
 
 Writes ``benchmarks/results/cnn3d_sbi_sdss.json`` and the figure
 ``benchmarks/results/cnn3d_sbi_sdss.png`` (copied to
@@ -61,6 +62,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from _results import command, machine, utc_now, write_json
+from bench_cnn3d_inference import time_inference
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -199,18 +201,12 @@ def run_network(name, catalog_path, index, args):
     predictions = {key: cnn.predict(stream(key)) for key in ("calibration", "evaluation", "test")}
     predict_wall = time.perf_counter() - t0
 
-    # inference: images + network for the test sample, in batches of 100, after one warm-up batch
+    # inference: images + network for the test sample, in batches of 100, after a warm-up pass (as
+    # bench_cnn3d_inference.py times it)
     X_test = data["test"][0]
+    cnn.set_params(verbose=0)  # predict's compiled step batch by batch (verbose > 0 runs model.predict)
     kde_fast = PhaseSpaceKDE(**{**kde.get_params(), "n_jobs": 2}).fit(X_test[:1])
-    cnn.predict(kde_fast.transform(X_test))  # warm-up pass: every batch shape traced once
-    t_img = t_net = 0.0
-    for s in range(0, len(X_test), BATCH):
-        t0 = time.perf_counter()
-        images = kde_fast.transform(X_test[s:s + BATCH])
-        t1 = time.perf_counter()
-        cnn.predict(images)
-        t_img, t_net = t_img + t1 - t0, t_net + time.perf_counter() - t1
-    n_test = max(len(X_test), 1)
+    inference = time_inference(kde_fast, cnn, X_test, batch=BATCH, repeats=1)
     history = {k: [float(v) for v in vals] for k, vals in cnn.history_.items()}
     val = history.get("val_loss")
     return {
@@ -231,10 +227,7 @@ def run_network(name, catalog_path, index, args):
         "seconds_per_step": float(np.median(timer.seconds)) / len(train) if timer.seconds else None,
         "history": history,
         "predict_seconds_wall_all_sets": predict_wall,
-        "inference_ms_per_cluster": {"images": 1e3 * t_img / n_test, "network": 1e3 * t_net / n_test,
-                                     "total": 1e3 * (t_img + t_net) / n_test, "n": len(X_test),
-                                     "how": "PhaseSpaceKDE(n_jobs=2).transform + CNNRegressor.predict, "
-                                            "batches of 100 clusters, after a warm-up pass"},
+        "inference_ms_per_cluster": inference,
         "predictions": {k: np.asarray(v, dtype=float).tolist() for k, v in predictions.items()},
         "process_seconds_wall": time.perf_counter() - t_start,
         "process_seconds_cpu": time.process_time() - cpu_start,

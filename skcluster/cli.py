@@ -124,31 +124,28 @@ def _cmd_predict(args):
     return 0
 
 
-def _choose_keras_backend():
-    """Set ``KERAS_BACKEND`` for this process when the user has not chosen a usable one.
+def _runs_3d_network(args):
+    """Whether the command will run a 3D network (``benchmark`` with the CNN3D among its models)."""
+    if args.command != "benchmark":
+        return False
+    from .comparison import THREE_D_MODELS
 
-    Keras falls back to the backend of ``~/.keras/keras.json``, which Keras
-    itself writes on first import ("tensorflow"), and ``pip install
-    skcluster[jax]`` does not install TensorFlow. An explicit
-    ``KERAS_BACKEND`` is always kept, and so is the configured backend when it
-    is installed; otherwise the command picks an installed backend (JAX
-    first: faster for the 1D/2D networks on CPU).
+    return args.models is None or bool(THREE_D_MODELS & set(args.models.split(",")))
+
+
+def _choose_keras_backend(three_d=False):
+    """Set ``KERAS_BACKEND`` for this process when the user has not (before Keras is imported).
+
+    An explicit ``KERAS_BACKEND`` is always kept; otherwise
+    :func:`skcluster.estimators.keras_backend_for`: TensorFlow when a 3D
+    network will run and it is installed, JAX otherwise (faster for the
+    1D/2D networks on CPU), whichever is installed if only one is.
     """
-    import importlib.util
-    import json
+    from .estimators._backend import keras_backend_for
 
-    if "KERAS_BACKEND" in os.environ:
-        return
-    try:
-        with open(os.path.expanduser("~/.keras/keras.json")) as f:
-            configured = json.load(f).get("backend")
-    except (OSError, ValueError):
-        configured = None
-    candidates = ([configured] if configured else []) + ["jax", "tensorflow"]
-    for backend in candidates:
-        if importlib.util.find_spec(backend) is not None:
-            os.environ["KERAS_BACKEND"] = backend
-            return
+    backend = keras_backend_for(three_d=three_d)
+    if backend is not None and "KERAS_BACKEND" not in os.environ:
+        os.environ["KERAS_BACKEND"] = backend
 
 
 def _parser():
@@ -228,7 +225,7 @@ def main(argv=None):
     """
     parser = _parser()
     args = parser.parse_args(argv)
-    _choose_keras_backend()
+    _choose_keras_backend(three_d=_runs_3d_network(args))
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError, OSError, ImportError) as exc:

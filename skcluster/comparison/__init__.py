@@ -4,13 +4,14 @@ import warnings
 
 from ._benchmark import QUICK_CATALOG, make_main_job_catalog, run_benchmark
 from ._folds import halo_folds
-from ._models import MODEL_NAMES, default_models
+from ._models import MODEL_NAMES, THREE_D_MODELS, default_models
 from ._report import comparison_statistics, write_report
 from ._runner import ModelResult, ModelSpec, run_comparison
 from ._verdicts import check_verdict
 
 __all__ = [
     "MODEL_NAMES",
+    "THREE_D_MODELS",
     "QUICK_CATALOG",
     "ModelResult",
     "ModelSpec",

@@ -1,4 +1,5 @@
 """skcluster.estimators: mass estimators and the probabilistic API they share."""
+from ._backend import keras_backend_for, preferred_keras_backend
 from ._cnn import CNNRegressor
 from ._dispersion import velocity_dispersion
 from ._divergence import kl_divergences, symmetric_kl_divergences
@@ -17,7 +18,9 @@ __all__ = [
     "PosteriorMixin",
     "SDMRegressor",
     "divergence_kernel",
+    "keras_backend_for",
     "kl_divergences",
+    "preferred_keras_backend",
     "remove_interlopers",
     "shifting_gapper",
     "sigma_clip_members",

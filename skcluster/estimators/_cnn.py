@@ -129,7 +129,10 @@ class CNNRegressor(RegressorMixin, KerasEstimatorBase):
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
     verbose : int, default=0
-        Keras verbosity of ``fit`` and ``predict``.
+        Keras verbosity of ``fit`` and ``predict``. With ``verbose > 0``
+        ``predict`` runs ``model.predict`` (progress bar), slower than the
+        compiled step batch by batch that it runs otherwise (1.2-1.8 times
+        for 50^3 images).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, shuffling and the validation split;
         an int gives identical predictions on CPU.

@@ -47,7 +47,9 @@ in this call), ``input_shape_`` (shape of one prepared sample),
 ``keras_backend_`` (backend name used for the fit).
 
 ``predict(X)`` returns ``self._inverse_targets(self._predict_raw(X))``;
-``_predict_raw`` runs ``model_.predict`` with ``batch_size`` and ``verbose``.
+``_predict_raw`` prepares arrays ``batch_size`` samples at a time and runs the
+compiled prediction step on each (``model_.predict_on_batch``); with
+``verbose > 0`` it runs ``model_.predict`` (progress bar) instead.
 
 Pickling (pickle, joblib, deepcopy) stores the model as the bytes of a
 ``.keras`` archive; unpickling loads it with ``compile=False`` and compiles it
@@ -171,7 +173,9 @@ class KerasEstimatorBase(BaseEstimator):
         target and input scalings of the first fit).
     verbose : int, default=0
         Keras verbosity passed to ``model.fit`` and ``model.predict``
-        (0 silent, 1 progress bar, 2 one line per epoch).
+        (0 silent, 1 progress bar, 2 one line per epoch). ``predict``
+        runs ``model.predict`` only when it is above 0 (otherwise the
+        compiled step batch by batch, which is faster).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. An int gives identical predictions on identical data on CPU.
@@ -431,14 +435,28 @@ class KerasEstimatorBase(BaseEstimator):
             out = self.model_.predict(PreparedBatches(self, X, targets=False),
                                       verbose=self._keras_verbose())
             return np.asarray(out)
+        if self._keras_verbose() or not (isinstance(X, np.ndarray) and X.ndim >= 2 and len(X)):
+            Xp = self._checked_inputs(X)
+            if self._keras_verbose():  # Keras's progress bar
+                return np.asarray(self.model_.predict(Xp, batch_size=self.batch_size,
+                                                      verbose=self._keras_verbose()))
+            batches = (Xp[s:s + self.batch_size] for s in range(0, len(Xp), self.batch_size))
+        else:  # prepared batch by batch: no prepared copy of the whole array
+            batches = (self._checked_inputs(X[s:s + self.batch_size])
+                       for s in range(0, len(X), self.batch_size))
+        # the compiled predict step batch by batch: model.predict first wraps the whole array in a
+        # dataset, which doubled the time per 50^3 image (benchmarks/bench_cnn3d_inference.py)
+        return np.concatenate([np.asarray(self.model_.predict_on_batch(batch)) for batch in batches])
+
+    def _checked_inputs(self, X):
+        """``_prepare_inputs(X, reset=False)``, checked against the fitted sample shape."""
         Xp = self._prepare_inputs(X, reset=False)
         if tuple(Xp.shape[1:]) != tuple(self.input_shape_):
             raise ValueError(
                 f"Inputs have sample shape {tuple(Xp.shape[1:])} but the network was fitted on "
                 f"{tuple(self.input_shape_)}; use the same feature grid as in fit."
             )
-        out = self.model_.predict(Xp, batch_size=self.batch_size, verbose=self._keras_verbose())
-        return np.asarray(out)
+        return Xp
 
     def predict(self, X):
         """Predict with the fitted network.

@@ -128,7 +128,9 @@ class PhaseSpaceKDE(TransformerMixin, BaseEstimator):
     the sample standard deviation (``ddof=1``) of the cluster's galaxies along
     that axis. Separable, hence fast: outer products of 1-D Gaussians summed
     by matrix products, each 1-D Gaussian on the uniform grid built by a
-    recurrence (two multiplications per grid point, not an exponential).
+    recurrence (two multiplications per grid point, not an exponential);
+    in 3-D each band of 5 x_proj rows sums only the galaxies whose kernel
+    reaches it (1-D factors below float32's ``exp(-29)`` count as 0).
     Images do not depend on how clusters are batched beyond float rounding
     (the matrix products' summation order follows the CPU's BLAS kernel).
 

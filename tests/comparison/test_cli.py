@@ -78,30 +78,39 @@ def test_predict_needs_a_centre_for_sky_files(saved_model, tmp_path, capsys):
     assert "center" in capsys.readouterr().err.lower()
 
 
-def test_keras_backend_chosen_from_what_is_installed(monkeypatch, tmp_path):
+def test_keras_backend_chosen_from_what_is_installed_and_the_models(monkeypatch, tmp_path):
     import json
     import os
+    import sys
 
-    from skcluster.cli import _choose_keras_backend
+    from skcluster.cli import _choose_keras_backend, _parser, _runs_3d_network
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    monkeypatch.delitem(sys.modules, "keras", raising=False)  # as before the command imports Keras
     installed = {"jax"}
     monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name in installed else None)
     # Keras' own config says tensorflow (it writes that on first import), but only JAX is installed
     (tmp_path / ".keras").mkdir()
     (tmp_path / ".keras" / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))
-    _choose_keras_backend()
+    _choose_keras_backend(three_d=True)
     assert os.environ["KERAS_BACKEND"] == "jax"
-    # a configured backend that is installed is kept
-    monkeypatch.delenv("KERAS_BACKEND")
+    # both installed: TensorFlow for a 3D network, JAX otherwise (keras.json is not a user's choice)
     installed = {"jax", "tensorflow"}
-    _choose_keras_backend()
-    assert os.environ["KERAS_BACKEND"] == "tensorflow"
+    for three_d, expected in ((True, "tensorflow"), (False, "jax")):
+        monkeypatch.delenv("KERAS_BACKEND")
+        _choose_keras_backend(three_d=three_d)
+        assert os.environ["KERAS_BACKEND"] == expected
     # an explicit choice is always kept
     monkeypatch.setenv("KERAS_BACKEND", "jax")
-    _choose_keras_backend()
+    _choose_keras_backend(three_d=True)
     assert os.environ["KERAS_BACKEND"] == "jax"
+    # which commands run a 3D network: benchmark with all models or with cnn_3d / sbi_cnn3d among them
+    parse = _parser().parse_args
+    assert _runs_3d_network(parse(["benchmark"]))
+    assert _runs_3d_network(parse(["benchmark", "--models", "msigma,sbi_cnn3d"]))
+    assert not _runs_3d_network(parse(["benchmark", "--models", "cnn_2d,flow"]))
+    assert not _runs_3d_network(parse(["train", "--quick"]))
 
 
 @pytest.mark.parametrize(
@@ -147,3 +156,43 @@ def make_tiny_catalog():
 
     sample = SimpleNamespace(y=np.array([14.0, 14.5]), groups=np.array([0, 1]))
     return SimpleNamespace(train=sample, test=sample)
+
+
+@pytest.mark.parametrize("three_d, installed, expected", [
+    (True, {"jax", "tensorflow"}, "tensorflow"),
+    (False, {"jax", "tensorflow"}, "jax"),
+    (True, {"jax"}, "jax"),
+    (False, {"tensorflow"}, "tensorflow"),
+    (True, set(), None),
+])
+def test_preferred_keras_backend(three_d, installed, expected):
+    from skcluster.estimators import preferred_keras_backend
+
+    assert preferred_keras_backend(three_d=three_d, installed=installed) == expected
+
+
+def test_keras_backend_for_keeps_an_explicit_choice_then_the_imported_keras(monkeypatch):
+    import sys
+    import types
+
+    from skcluster.estimators import keras_backend_for
+
+    both = {"jax", "tensorflow"}
+    assert keras_backend_for(three_d=True, environ={"KERAS_BACKEND": "jax"}, installed=both) == "jax"
+    fake = types.SimpleNamespace(backend=types.SimpleNamespace(backend=lambda: "jax"))
+    monkeypatch.setitem(sys.modules, "keras", fake)  # Keras imported already: its backend cannot change
+    assert keras_backend_for(three_d=True, environ={}, installed=both) == "jax"
+    monkeypatch.delitem(sys.modules, "keras")
+    assert keras_backend_for(three_d=True, environ={}, installed=both) == "tensorflow"
+
+
+def test_choosing_the_backend_imports_no_backend():
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ.pop('KERAS_BACKEND', None); "
+            "from skcluster.cli import _choose_keras_backend, _parser, _runs_3d_network; "
+            "_choose_keras_backend(three_d=_runs_3d_network(_parser().parse_args(['benchmark']))); "
+            "print(os.environ.get('KERAS_BACKEND'), [m for m in ('keras', 'jax', 'tensorflow') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] in ("tensorflow", "jax") and out[1:] == ["[]"]

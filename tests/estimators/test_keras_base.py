@@ -149,3 +149,18 @@ def test_model_pickled_under_one_backend_loads_under_the_other(tmp_path):
     """)
     env = dict(os.environ, KERAS_BACKEND=other)
     subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+
+
+def test_predict_runs_batch_by_batch_like_keras_predict():
+    # arrays are prepared and predicted batch_size samples at a time (compiled predict step); the
+    # result is the network's, whatever the batch split, and inputs of another shape still raise
+    X, y = _data(n=23)
+    est = LinearNet(epochs=2, batch_size=5, random_state=0).fit(X, y)
+    expected = X.astype(np.float32) @ est.model_.get_weights()[0][:, 0]
+    got = est.predict(X)
+    assert got.shape == (23,)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(est.predict(list(map(list, X))), got, rtol=1e-6)  # a list: prepared at once
+    np.testing.assert_allclose(est.set_params(verbose=1).predict(X), got, rtol=1e-6)  # model.predict
+    with pytest.raises(ValueError, match="features"):
+        est.set_params(verbose=0).predict(X[:, :2])
